@@ -1,0 +1,45 @@
+# Deep-learning course kit. Quick start: `make release`, `make test`.
+# Every target creates .venv (from Debian's python3.11 when present, so that an
+# unprivileged sandbox user can run it too) and installs the pinned dependencies.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BASE_PYTHON ?= $(shell if [ -x /usr/bin/python3.11 ]; then echo /usr/bin/python3.11; else echo python3; fi)
+STAMP := $(VENV)/.installed-stamp
+ASSIGNMENTS ?=
+
+.PHONY: help venv test starter check release bench clean
+
+help:
+	@echo "make release   build dist/<id>-student.zip and dist/<id>-autograder.zip, then self-check them"
+	@echo "make test      run the kit's test suite"
+	@echo "make starter   regenerate student_starter/ from solutions/"
+	@echo "make check     self-check every assignment (reference full marks, starter 0, mistakes caught)"
+	@echo "make bench     print grading benchmarks"
+
+$(STAMP): pyproject.toml
+	@if [ ! -x $(PY) ]; then echo "creating $(VENV) with $(BASE_PYTHON)"; $(BASE_PYTHON) -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --disable-pip-version-check -e . 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+	$(PY) -c "import autograder, numpy, torch, torchvision, captum, pytest, nbformat, nbclient, ipykernel, jsonschema" \
+		|| { echo "error: dependencies failed to install into $(VENV); see pip's output above, then run make again"; exit 1; }
+	@touch $@
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest tests -q -ra
+
+starter: $(STAMP)
+	$(PY) -m autograder starter
+
+check: $(STAMP)
+	$(PY) -m autograder check $(ASSIGNMENTS)
+
+release: $(STAMP)
+	$(PY) -m autograder release $(ASSIGNMENTS)
+
+bench: $(STAMP)
+	$(PY) bench/bench_grading.py
+
+clean:
+	rm -rf dist build *.egg-info

@@ -1,0 +1,30 @@
+"""Course kit autograder: sandboxed grading, feedback helpers, release tools.
+
+Test authors import from here::
+
+    from autograder import graded, sandbox, expect_close, expect_grad_close, expect_shape
+"""
+from .feedback import (Feedback, diagnose, expect_close, expect_equal, expect_finite,  # noqa: F401
+                       expect_grad_close, expect_scalar, expect_shape)
+
+__version__ = "0.1.0"
+
+
+def graded(points, visibility=None, name=None, tags=()):
+    """Mark a test as worth ``points`` on Gradescope.
+
+    visibility: "visible" | "hidden" | "after_due_date" | "after_published"
+                (default: the assignment's public/hidden visibility by the test's folder).
+    name:       shown on Gradescope (default: the first line of the docstring).
+    """
+    from .plugin import graded_marker
+
+    return graded_marker(points, visibility=visibility, name=name, tags=tags)
+
+
+def __getattr__(name):
+    if name == "sandbox":  # lazy: `from autograder import sandbox`
+        import importlib
+
+        return importlib.import_module(".sandbox", __name__)
+    raise AttributeError(name)

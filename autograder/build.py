@@ -1,0 +1,203 @@
+"""Build the two products of an assignment: the student release and the Gradescope autograder.
+
+Trees are assembled in temporary folders; zips are written to ``<name>.tmp`` and
+renamed into ``dist/`` only when complete.
+
+Student tree (``dist/<id>-student.zip``, one top folder ``<id>/``)::
+
+    README.md  assignment.json  conftest.py  pytest.ini  requirements.txt
+    collect_submission.py  <package>/ (starter)  tests/ (public tests, probes, oracles)
+    autograder/ (the engine: the same code that grades on Gradescope)
+
+Autograder tree (``dist/<id>-autograder.zip``, files at the root as Gradescope wants)::
+
+    setup.sh  run_autograder  requirements.txt  assignment.json  conftest.py  pytest.ini
+    salt  autograder/  starter/<package>/  tests/{public,hidden,probes,...}
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import stat
+import tempfile
+import zipfile
+
+from . import pins
+from .config import Assignment, Kit
+from .markers import normalize, solution_blocks
+from .starter import IGNORED_DIRS, iter_files, stale_files
+
+ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
+TEMPLATES = os.path.join(ENGINE_DIR, "templates")
+EXECUTABLE = ("setup.sh", "run_autograder")
+CONFTEST = '''"""Loads the course kit's pytest plugin: sandboxed calls, seeded inputs, feedback."""
+pytest_plugins = ["autograder.plugin"]
+'''
+PYTEST_INI = """[pytest]
+testpaths = tests
+addopts = -p no:cacheprovider
+python_files = test_*.py
+"""
+
+
+class BuildError(RuntimeError):
+    """The release cannot be built; the message says what to fix."""
+
+
+def _copytree(src: str, dst: str) -> None:
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(*IGNORED_DIRS, "*.pyc", ".*"))
+
+
+def copy_engine(dest: str) -> None:
+    """A copy of the ``autograder`` package (shared code has one home; releases get a copy)."""
+    _copytree(ENGINE_DIR, os.path.join(dest, "autograder"))
+
+
+def _write(path: str, text: str, mode: int | None = None) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+    if mode is not None:
+        os.chmod(path, mode)
+
+
+def _common(kit: Kit, a: Assignment, dest: str, include_hidden: bool) -> None:
+    tests_src = kit.path("assignments", a.id, "tests")
+    tests_dst = os.path.join(dest, "tests")
+    ignore = [*IGNORED_DIRS, "*.pyc", ".*"] + ([] if include_hidden else ["hidden"])
+    shutil.copytree(tests_src, tests_dst, ignore=shutil.ignore_patterns(*ignore))
+    _write(os.path.join(dest, "assignment.json"), json.dumps(a.to_json_dict(), indent=2) + "\n")
+    _write(os.path.join(dest, "conftest.py"), CONFTEST)
+    _write(os.path.join(dest, "pytest.ini"), PYTEST_INI)
+    copy_engine(dest)
+
+
+def _check_starter_fresh(kit: Kit, aid: str) -> None:
+    stale = stale_files(kit, aid)
+    if stale:
+        raise BuildError("student_starter/%s is out of date with solutions/%s (%s); run `make starter` and commit"
+                         % (aid, aid, ", ".join(stale[:5])))
+
+
+def student_tree(kit: Kit, aid: str, dest: str) -> str:
+    """Assemble the student release of ``aid`` into the new folder ``dest``/<aid>; return it."""
+    a = kit.assignment(aid)
+    _check_starter_fresh(kit, aid)
+    root = os.path.join(dest, aid)
+    os.makedirs(root)
+    _copytree(kit.path("student_starter", aid, a.package), os.path.join(root, a.package))
+    _common(kit, a, root, include_hidden=False)
+    handout = kit.path("assignments", aid, "handout.md")
+    if os.path.exists(handout):
+        shutil.copy2(handout, os.path.join(root, "README.md"))
+    else:
+        _write(os.path.join(root, "README.md"), "# %s\n\nRun the checks with `pytest`; build your upload with "
+               "`python collect_submission.py`.\n" % a.title)
+    reqs = pins.requirement_lines(a.student_packages)
+    _write(os.path.join(root, "requirements.txt"), "\n".join(reqs) + "\n")
+    template = os.path.join(TEMPLATES, "collect_submission.py")
+    with open(template, encoding="utf-8") as fh:
+        text = fh.read()
+    _write(os.path.join(root, "collect_submission.py"), text)
+    check_student_tree(kit, aid, root)
+    return root
+
+
+def autograder_tree(kit: Kit, aid: str, dest: str, salt: str | None = None) -> str:
+    """Assemble the Gradescope autograder of ``aid`` directly into the new folder ``dest``."""
+    a = kit.assignment(aid)
+    _check_starter_fresh(kit, aid)
+    os.makedirs(dest, exist_ok=True)
+    _copytree(kit.path("student_starter", aid, a.package), os.path.join(dest, "starter", a.package))
+    _common(kit, a, dest, include_hidden=True)
+    for name in EXECUTABLE:
+        shutil.copy2(os.path.join(TEMPLATES, name), os.path.join(dest, name))
+        os.chmod(os.path.join(dest, name), 0o755)
+    reqs = pins.requirement_lines(a.grader_packages)
+    _write(os.path.join(dest, "requirements.txt"), "\n".join(reqs) + "\n")
+    _write(os.path.join(dest, "salt"), (salt or os.environ.get("AUTOGRADER_SALT") or secrets.token_hex(16)) + "\n",
+           mode=0o600)
+    return dest
+
+
+def check_student_tree(kit: Kit, aid: str, root: str) -> None:
+    """Refuse a student tree holding solution text, hidden tests or caches."""
+    problems = []
+    blocks = []
+    sol_root = kit.path("solutions", aid)
+    for rel in iter_files(sol_root):
+        if rel.endswith(".py"):
+            with open(os.path.join(sol_root, rel), encoding="utf-8") as fh:
+                blocks += [(rel, b) for b in solution_blocks(fh.read(), rel) if b]
+    for dirpath, dirnames, filenames in os.walk(root):
+        for d in dirnames:
+            if d in IGNORED_DIRS or d == "hidden":
+                problems.append("%s/ must not be in the student release" % os.path.relpath(os.path.join(dirpath, d), root))
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    text = normalize(fh.read())
+            except UnicodeDecodeError:
+                continue
+            for rel, block in blocks:
+                if block in text:
+                    problems.append("%s contains solution text from solutions/%s/%s: %r"
+                                    % (os.path.relpath(path, root), aid, rel, block.splitlines()[0][:60]))
+    if problems:
+        raise BuildError("student release of %s is unsafe: %s" % (aid, "; ".join(problems[:5])))
+
+
+def write_zip(tree: str, zip_path: str, arc_root: str = "") -> str:
+    """Zip ``tree`` reproducibly (sorted, fixed timestamps, exec bits kept) via a temp file."""
+    tmp = zip_path + ".tmp"
+    os.makedirs(os.path.dirname(os.path.abspath(zip_path)), exist_ok=True)
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            for rel in _all_files(tree):
+                full = os.path.join(tree, rel)
+                info = zipfile.ZipInfo(os.path.join(arc_root, rel).replace(os.sep, "/"), (1980, 1, 1, 0, 0, 0))
+                mode = 0o755 if os.stat(full).st_mode & stat.S_IXUSR else 0o644
+                info.external_attr = (stat.S_IFREG | mode) << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with open(full, "rb") as fh:
+                    zf.writestr(info, fh.read())
+        os.replace(tmp, zip_path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return zip_path
+
+
+def _all_files(tree: str) -> list:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(tree):
+        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS)
+        out += [os.path.relpath(os.path.join(dirpath, f), tree) for f in sorted(filenames) if not f.endswith(".pyc")]
+    return sorted(out)
+
+
+def build_zips(kit: Kit, aid: str, dist: str) -> tuple:
+    """Write ``dist/<aid>-student.zip`` and ``dist/<aid>-autograder.zip``; return their paths."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stu = student_tree(kit, aid, os.path.join(tmp, "student"))
+        student_zip = write_zip(os.path.dirname(stu), os.path.join(dist, "%s-student.zip" % aid))
+        ag = autograder_tree(kit, aid, os.path.join(tmp, "autograder"))
+        autograder_zip = write_zip(ag, os.path.join(dist, "%s-autograder.zip" % aid))
+    return student_zip, autograder_zip
+
+
+def unpack_zip(zip_path: str, dest: str) -> str:
+    """Unpack a zip we built, restoring exec bits (zipfile drops them)."""
+    with zipfile.ZipFile(zip_path) as zf:
+        for info in zf.infolist():
+            target = os.path.realpath(os.path.join(dest, info.filename))
+            if not target.startswith(os.path.realpath(dest) + os.sep):
+                raise BuildError("%s: unsafe path %r" % (zip_path, info.filename))
+            zf.extract(info, dest)
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                os.chmod(target, mode)
+    return dest

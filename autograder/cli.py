@@ -1,0 +1,106 @@
+"""``python -m autograder <verb>``: a thin layer over library functions.
+
+    starter [ID...]                 regenerate student_starter/ from solutions/
+    build   [ID...] [--dist DIR]    write dist/<id>-student.zip and dist/<id>-autograder.zip
+    check   [ID...] [--zips DIR]    self-check (reference full, starter 0, mistakes caught)
+    release [ID...] [--dist DIR]    starter freshness + build + self-check of the built zips
+    grade   ID SUBMISSION [--results FILE] [--zip FILE] [--seed N]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from .build import BuildError, build_zips
+from .config import ConfigError, Kit
+from .markers import MarkerError
+
+
+def cmd_starter(kit, ids):
+    from .starter import generate
+
+    for aid in kit.resolve_ids(ids):
+        path = generate(kit, aid)
+        print("wrote %s" % os.path.relpath(path, kit.root))
+    return 0
+
+
+def cmd_build(kit, ids, dist):
+    for aid in kit.resolve_ids(ids):
+        t0 = time.monotonic()
+        paths = build_zips(kit, aid, dist)
+        for p in paths:
+            print("wrote %s (%.0f kB)" % (os.path.relpath(p, os.getcwd()), os.path.getsize(p) / 1024))
+        print("  built %s in %.1f s" % (aid, time.monotonic() - t0))
+    return 0
+
+
+def cmd_check(kit, ids, zips=None):
+    from .selfcheck import all_ok, check_assignment, format_report
+
+    reports = []
+    for aid in kit.resolve_ids(ids):
+        zip_path = os.path.join(zips, "%s-autograder.zip" % aid) if zips else None
+        if zip_path and not os.path.exists(zip_path):
+            raise BuildError("%s not found; run `make release` first" % zip_path)
+        t0 = time.monotonic()
+        reports.append(check_assignment(kit, aid, zip_path=zip_path))
+        print("checked %s in %.1f s" % (aid, time.monotonic() - t0), file=sys.stderr)
+    print(format_report(reports))
+    if not all_ok(reports):
+        print("error: self-check failed (see the lines above)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_grade(kit, aid, submission, results, zip_path, seed):
+    from .local import format_table, grade
+
+    data = grade(aid, submission, results=results, zip_path=zip_path, seed=seed, kit=kit)
+    data.pop("_harness_log", None)
+    print(format_table(data))
+    if results:
+        print("results written to %s" % results)
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m autograder", description="Deep-learning course kit")
+    sub = p.add_subparsers(dest="verb", required=True)
+    s = sub.add_parser("starter", help="regenerate student_starter/ from solutions/")
+    s.add_argument("ids", nargs="*")
+    b = sub.add_parser("build", help="build the student and autograder zips")
+    b.add_argument("ids", nargs="*")
+    b.add_argument("--dist", default="dist")
+    c = sub.add_parser("check", help="self-check assignments")
+    c.add_argument("ids", nargs="*")
+    c.add_argument("--zips", default=None, help="check the built autograder zips in this folder")
+    r = sub.add_parser("release", help="build zips and self-check them")
+    r.add_argument("ids", nargs="*")
+    r.add_argument("--dist", default="dist")
+    g = sub.add_parser("grade", help="grade one submission locally through run_autograder")
+    g.add_argument("id")
+    g.add_argument("submission", help="a folder or a .zip, as a student would upload")
+    g.add_argument("--results", default=None, help="also write results.json here")
+    g.add_argument("--zip", dest="zip_path", default=None, help="grade with this built autograder zip")
+    g.add_argument("--seed", type=int, default=None, help="use this seed for public and hidden inputs")
+    args = p.parse_args(argv)
+    try:
+        kit = Kit()
+        if args.verb == "starter":
+            return cmd_starter(kit, args.ids)
+        if args.verb == "build":
+            return cmd_build(kit, args.ids, args.dist)
+        if args.verb == "check":
+            return cmd_check(kit, args.ids, args.zips)
+        if args.verb == "release":
+            cmd_build(kit, args.ids, args.dist)
+            return cmd_check(kit, args.ids, zips=args.dist)
+        if args.verb == "grade":
+            return cmd_grade(kit, args.id, args.submission, args.results, args.zip_path, args.seed)
+    except (ConfigError, MarkerError, BuildError, FileNotFoundError, ValueError) as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,128 @@
+"""Grading harness: ``run_autograder`` calls ``python -m autograder.harness``.
+
+1. intake: find the required files in the submission (folders, zips), build the
+   graded package in a fresh work folder (starter + the student's files);
+2. seeds: public = hash of the submitted files; hidden = that hash mixed with the
+   autograder's salt;
+3. run pytest (public + hidden tests, the kit plugin) in a child process with a
+   hard time limit; the plugin rewrites results.json after every test;
+4. always leave a valid results.json: if pytest died or ran out of time, the
+   last partial results (tests not run are marked so) or a fallback.
+
+Student code runs only in the sandbox worker started by the plugin, never here.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from . import results as results_mod
+from . import seeds
+from .config import load_file
+from .intake import assemble, locate
+
+GRACE_SECONDS = 30
+
+
+def _read_salt(source: str) -> str:
+    path = os.path.join(source, "salt")
+    if not os.path.exists(path):
+        return ""
+    with open(path, encoding="utf-8") as fh:
+        return fh.read().strip()
+
+
+def _load_results(path: str):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+def grade(source: str, submission: str, results_path: str, metadata: str | None = None,
+          work: str | None = None, seed_override: int | None = None) -> dict:
+    t0 = time.monotonic()
+    a = load_file(os.path.join(source, "assignment.json"))
+    own_work = work is None
+    work = work or tempfile.mkdtemp(prefix="agk-grade-")
+    try:
+        located = locate(submission, a.required_files, os.path.join(work, "scratch"))
+        graded_dir = assemble(located, os.path.join(source, "starter", a.package), a.package,
+                              os.path.join(work, "submission"))
+        intake_path = os.path.join(work, "intake.json")
+        with open(intake_path, "w", encoding="utf-8") as fh:
+            json.dump({k: located[k] for k in ("found", "missing", "notes")}, fh)
+        digest = seeds.files_digest(graded_dir, a.required_files)
+        seed = seeds.seed_from(digest) if seed_override is None else seed_override
+        hidden_seed = seeds.seed_from(digest, _read_salt(source)) if seed_override is None else seed_override
+        budget = float(a.grading["budget"])
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_")}
+        env.update({
+            "PYTHONPATH": source, "PYTHONDONTWRITEBYTECODE": "1",
+            "AUTOGRADER_CONFIG": os.path.join(source, "assignment.json"),
+            "AUTOGRADER_SUBMISSION": graded_dir, "AUTOGRADER_INTAKE": intake_path,
+            "AUTOGRADER_SEED": str(seed), "AUTOGRADER_HIDDEN_SEED": str(hidden_seed),
+            "AUTOGRADER_RESULTS_FILE": results_path,
+            "AUTOGRADER_BUDGET": str(max(budget - (time.monotonic() - t0), 1.0)),
+        })
+        for var in ("AUTOGRADER_WORKER_PYTHON",):
+            if var in os.environ:
+                env[var] = os.environ[var]
+        if os.path.exists(results_path):
+            os.unlink(results_path)
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", source,
+               "-c", os.path.join(source, "pytest.ini"), os.path.join(source, "tests")]
+        proc = subprocess.Popen(cmd, cwd=source, env=env, start_new_session=True)
+        timed_out = False
+        try:
+            proc.wait(timeout=budget + GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        data = _load_results(results_path)
+        if data is None or results_mod.check(data):
+            data = results_mod.fallback(
+                "The grader stopped unexpectedly (exit status %s) before it could report results. "
+                "This is not caused by a test failure: please tell your instructor." % proc.returncode, a.id)
+        elif timed_out or not data.get("extra_data", {}).get("finished"):
+            data["output"] = ("Grading stopped early (%s); tests that did not run are marked 'not run'.\n"
+                              % ("time budget reached" if timed_out else "the grader exited early")) + data["output"]
+        data["execution_time"] = round(time.monotonic() - t0, 3)
+        results_mod.atomic_write_json(results_path, data)
+        return data
+    finally:
+        if own_work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m autograder.harness", description=__doc__.splitlines()[0])
+    p.add_argument("--source", required=True)
+    p.add_argument("--submission", required=True)
+    p.add_argument("--results", required=True)
+    p.add_argument("--metadata", default=None)
+    args = p.parse_args(argv)
+    seed = os.environ.get("AUTOGRADER_SEED_OVERRIDE")
+    try:
+        data = grade(args.source, args.submission, args.results, args.metadata,
+                     seed_override=int(seed) if seed else None)
+    except Exception as exc:  # never leave Gradescope without results
+        results_mod.atomic_write_json(args.results, results_mod.fallback(
+            "The autograder failed (%s: %s). This is not your fault: please tell your instructor."
+            % (type(exc).__name__, exc)))
+        raise
+    print("score %.2f in %.1f s" % (data["score"], data["execution_time"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,334 @@
+"""pytest plugin: sandbox per session, seeded inputs, concise feedback, Gradescope results.json.
+
+Loaded by the ``conftest.py`` at the root of both the student release and the
+autograder tree (``pytest_plugins = ["autograder.plugin"]``), so a student's
+local ``pytest`` and Gradescope run the same tests through the same engine.
+
+Test authors use::
+
+    from autograder import graded, sandbox, expect_close
+
+    @graded(points=2)
+    def test_sigmoid(rng):
+        \"\"\"sigmoid matches 1 / (1 + exp(-x))\"\"\"       # first line = name on Gradescope
+        x = rng.normal(size=(4, 5))
+        expect_close(sandbox.call("neural_nets.functional:sigmoid", x), 1 / (1 + np.exp(-x)),
+                     name="neural_nets.functional.sigmoid")
+
+Parametrised cases of one test function form one Gradescope entry and share its
+points (partial credit by the fraction of cases passed).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import pytest
+
+from . import feedback, sandbox as sandbox_mod, seeds
+from .config import load_file
+from .results import atomic_write_json, build_results
+
+
+class BudgetExhausted(Exception):
+    """Raised instead of running a test once the run's time budget is spent."""
+
+
+# ------------------------------------------------------------------ options
+def pytest_addoption(parser):
+    group = parser.getgroup("autograder", "course kit autograder")
+    group.addoption("--results", default=os.environ.get("AUTOGRADER_RESULTS_FILE"),
+                    help="write Gradescope results.json here")
+    group.addoption("--seed", type=int, default=None,
+                    help="seed for random test inputs (printed in the output of every run)")
+    group.addoption("--submission", default=None,
+                    help="folder holding the student package (default: the assignment folder)")
+    group.addoption("--inprocess", action="store_true", default=False,
+                    help="run student code in this process (for pdb; no time limits, no isolation)")
+
+
+def graded_marker(points, visibility=None, name=None, tags=()):
+    return pytest.mark.graded(points=points, visibility=visibility, name=name, tags=list(tags))
+
+
+class KitState:
+    """Everything the plugin keeps for one pytest session."""
+
+    def __init__(self, config):
+        self.config = config
+        root = os.environ.get("AUTOGRADER_ROOT_DIR") or str(config.rootpath)
+        cfg_path = os.environ.get("AUTOGRADER_CONFIG") or os.path.join(root, "assignment.json")
+        self.root = os.path.dirname(os.path.abspath(cfg_path))
+        self.assignment = load_file(cfg_path)
+        g = self.assignment.grading
+        self.grading = g
+        self.submission_dir = (config.getoption("submission") or os.environ.get("AUTOGRADER_SUBMISSION")
+                               or self.root)
+        self.results_path = config.getoption("results")
+        self.inprocess = config.getoption("inprocess")
+        self.start = time.monotonic()
+        self.budget_end = self.start + float(os.environ.get("AUTOGRADER_BUDGET") or g["budget"])
+        digest = seeds.files_digest(self.submission_dir, self.assignment.required_files)
+        opt_seed = config.getoption("seed")
+        env_seed = os.environ.get("AUTOGRADER_SEED")
+        self.seed = opt_seed if opt_seed is not None else (int(env_seed) if env_seed else seeds.seed_from(digest))
+        env_hidden = os.environ.get("AUTOGRADER_HIDDEN_SEED")
+        self.hidden_seed = opt_seed if opt_seed is not None else (int(env_hidden) if env_hidden else self.seed)
+        self.intake = {}
+        intake_path = os.environ.get("AUTOGRADER_INTAKE")
+        if intake_path and os.path.exists(intake_path):
+            with open(intake_path, encoding="utf-8") as fh:
+                self.intake = json.load(fh)
+        self.groups = {}       # key -> group dict (see _register)
+        self.order = []        # keys in Gradescope order
+        self.case_key = {}     # nodeid -> key
+        self.leaderboard = {}
+        self.sandbox = None
+
+    # -------------------------------------------------------------- grouping
+    def is_hidden(self, item) -> bool:
+        return "hidden" in os.path.relpath(str(item.path), self.root).split(os.sep)[:-1]
+
+    def register(self, items):
+        files = []
+        for item in items:
+            f = str(item.path)
+            if f not in files:
+                files.append(f)
+        files.sort(key=lambda f: ("%s%s%s" % (os.sep, "hidden", os.sep) in f, os.path.basename(f)))
+        per_file = {}
+        for item in items:
+            key = self.key(item)
+            if key not in self.groups:
+                mark = item.get_closest_marker("graded")
+                kw = dict(mark.kwargs) if mark else {}
+                if mark and mark.args:
+                    kw.setdefault("points", mark.args[0])
+                hidden = self.is_hidden(item)
+                vis = kw.get("visibility") or self.grading["hidden_visibility" if hidden else "public_visibility"]
+                func = getattr(item, "function", None)
+                doc = (getattr(func, "__doc__", None) or "").strip().splitlines()
+                f = str(item.path)
+                fidx = files.index(f) + 1
+                per_file[f] = per_file.get(f, 0) + 1
+                self.groups[key] = {
+                    "name": kw.get("name") or (doc[0].strip() if doc else getattr(item, "originalname", item.name)),
+                    "points": float(kw.get("points", 0.0)),
+                    "visibility": vis, "hidden": hidden, "tags": list(kw.get("tags") or []),
+                    "number": "%d.%d" % (fidx, per_file[f]),
+                    "cases": [], "outcomes": {}, "messages": [],
+                    "graded": mark is not None,
+                }
+                self.order.append(key)
+            self.groups[key]["cases"].append(item.nodeid)
+            self.case_key[item.nodeid] = key
+        self.order.sort(key=lambda k: tuple(int(p) for p in self.groups[k]["number"].split(".")))
+
+    @staticmethod
+    def key(item) -> str:
+        return "%s::%s" % (os.path.basename(str(item.path)), getattr(item, "originalname", None) or item.name)
+
+    def test_seed(self, item) -> int:
+        return self.hidden_seed if self.is_hidden(item) else self.seed
+
+    # -------------------------------------------------------------- results
+    def results(self, finished: bool) -> dict:
+        return build_results(self, finished)
+
+    def write(self, finished: bool):
+        if self.results_path:
+            atomic_write_json(self.results_path, self.results(finished))
+
+
+_STATE_KEY = pytest.StashKey[KitState]()
+
+
+def _state(config) -> KitState:
+    return config.stash[_STATE_KEY]
+
+
+# ------------------------------------------------------------------ lifecycle
+_CURRENT_STATE: KitState | None = None
+
+
+def pytest_configure(config):
+    global _CURRENT_STATE
+    config.addinivalue_line("markers", "graded(points, visibility=None, name=None, tags=()): a graded test")
+    config.stash[_STATE_KEY] = _CURRENT_STATE = KitState(config)
+    tests_dir = os.path.join(_CURRENT_STATE.root, "tests")  # shared helpers such as oracles.py
+    if tests_dir not in sys.path:
+        sys.path.insert(0, tests_dir)
+
+
+def pytest_sessionstart(session):
+    st = _state(session.config)
+    probes = os.path.join(st.root, "tests", "probes")
+    if st.inprocess:
+        from .sandbox.inprocess import InProcessSandbox
+
+        st.sandbox = InProcessSandbox(st.submission_dir, [probes])
+    else:
+        st.sandbox = sandbox_mod.Sandbox(
+            st.submission_dir, [probes], call_timeout=st.grading["call_timeout"],
+            threads=st.grading["threads"], max_reply_bytes=int(st.grading["max_reply_mb"]) << 20)
+    sandbox_mod.set_current(st.sandbox)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    st = _state(config)
+    st.register(items)
+    st.write(finished=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    st = _state(session.config)
+    if st.sandbox is not None:
+        st.sandbox.close()
+        sandbox_mod.set_current(None)
+    st.write(finished=True)
+
+
+# ------------------------------------------------------------------ per test
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    st = _state(item.config)
+    now = time.monotonic()
+    if now >= st.budget_end:
+        raise BudgetExhausted("not run: the autograder's time budget of %g s was used up by earlier tests"
+                              % st.grading["budget"])
+    test_end = now + float(st.grading["test_timeout"])
+    if test_end < st.budget_end:
+        st.sandbox.deadline, st.sandbox.deadline_reason = test_end, "this test's time limit of %g s" % st.grading["test_timeout"]
+    else:
+        st.sandbox.deadline, st.sandbox.deadline_reason = st.budget_end, "the autograder's overall time budget"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    st = _state(item.config)
+    with feedback.reveal_values(not st.is_hidden(item)):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    st = _state(item.config)
+    if report.failed and call.excinfo is not None:
+        msg = describe_failure(call.excinfo.value, hidden=st.is_hidden(item), state=st)
+        limit = int(st.grading["output_limit"])
+        if len(msg) > limit:
+            msg = msg[:limit] + "\n[... message truncated ...]"
+        report.kit_message = msg
+        report.longrepr = msg  # concise terminal output for students too
+    elif report.skipped and call.when in ("setup", "call"):
+        report.kit_message = "skipped: %s" % (report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr)
+
+
+def pytest_runtest_logreport(report):
+    st = _CURRENT_STATE
+    key = st.case_key.get(report.nodeid) if st else None
+    if key is None:
+        return
+    g = st.groups[key]
+    if g["outcomes"].get(report.nodeid) != "failed":
+        if report.failed or (report.skipped and report.when in ("setup", "call")):
+            g["outcomes"][report.nodeid] = "failed"
+            label = _case_label(report.nodeid, len(g["cases"]))
+            g["messages"].append((label, getattr(report, "kit_message", None) or "failed"))
+        elif report.when == "call" and report.passed:
+            g["outcomes"][report.nodeid] = "passed"
+    if report.when == "teardown":
+        st.write(finished=False)
+
+
+def _case_label(nodeid: str, n_cases: int) -> str:
+    if n_cases <= 1 or "[" not in nodeid:
+        return ""
+    return nodeid[nodeid.index("[") + 1:-1]
+
+
+# ------------------------------------------------------------------ fixtures
+@pytest.fixture
+def seed(request) -> int:
+    """The seed of this run's random inputs (public or hidden, by the test's folder)."""
+    return _state(request.config).test_seed(request.node)
+
+
+@pytest.fixture
+def rng(request):
+    """A numpy Generator for this test, seeded from the submission (see autograder.seeds)."""
+    st = _state(request.config)
+    return seeds.rng_for(st.test_seed(request.node), KitState.key(request.node) + "|" + request.node.name)
+
+
+class Leaderboard:
+    def __init__(self, state):
+        self._state = state
+
+    def record(self, name: str, value: float, order: str = "desc") -> None:
+        """Publish ``value`` on Gradescope's leaderboard column ``name`` (order asc|desc)."""
+        if order not in ("asc", "desc"):
+            raise ValueError("leaderboard order must be 'asc' or 'desc'")
+        self._state.leaderboard[name] = {"name": name, "value": value, "order": order}
+
+
+@pytest.fixture
+def leaderboard(request) -> Leaderboard:
+    return Leaderboard(_state(request.config))
+
+
+# ------------------------------------------------------------------ messages
+def _missing_module_message(exc, state) -> str | None:
+    missing = (state.intake or {}).get("missing") or []
+    if not missing or not isinstance(exc, sandbox_mod.StudentError):
+        return None
+    if exc.exc_type not in ("ModuleNotFoundError", "ImportError"):
+        return None
+    for rel in missing:
+        module = rel[:-3].replace("/", ".") if rel.endswith(".py") else rel
+        if module.split(".")[-1] in str(exc.info.get("message", "")):
+            return "%s was not found in your submission, so this test could not run" % rel
+    return None
+
+
+def describe_failure(exc, hidden: bool, state=None) -> str:
+    """One short message for the student; never harness frames."""
+    if isinstance(exc, feedback.Feedback):
+        return str(exc)
+    if isinstance(exc, sandbox_mod.StudentError):
+        msg = (_missing_module_message(exc, state) if state else None) or str(exc)
+        if exc.printed.strip() and not exc.not_implemented:
+            msg += "\nYour code printed (last lines):\n" + exc.printed[-600:]
+        return msg
+    if isinstance(exc, (sandbox_mod.SandboxError, BudgetExhausted)):
+        return str(exc)
+    if isinstance(exc, AssertionError):
+        text = str(exc)
+        if hidden:  # pytest's rewritten asserts may show expected values: keep only the author's message
+            text = text.split("\nassert ")[0].split("\nAssertionError")[0]
+            if text.startswith("assert "):
+                text = ""
+        return "check failed" + (": " + text.strip()[:1000] if text.strip() else "")
+    if isinstance(exc, pytest.skip.Exception):
+        return "skipped: %s" % exc
+    detail = "" if hidden else ": %s" % str(exc)[:300]
+    return ("internal error in this test, not caused by your code; please tell your instructor "
+            "(%s%s)" % (type(exc).__name__, detail))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    st = _state(config)
+    res = st.results(finished=True)
+    tr = terminalreporter
+    tr.section("autograder")
+    width = max([len(t["name"]) for t in res["tests"]] + [10])
+    for t in res["tests"]:
+        first = (t.get("output") or "").splitlines()[:1]
+        tr.write_line("%-6s %-*s %6.2f / %-6.2f %s" % (t["number"], width, t["name"][:width], t["score"],
+                                                      t["max_score"], first[0][:100] if first and t["status"] == "failed" else ""))
+    tr.write_line("total: %.2f / %.2f   (random inputs: seed %d; rerun with: pytest --seed %d)"
+                  % (res["score"], sum(t["max_score"] for t in res["tests"]), st.seed, st.seed))

@@ -1,0 +1,399 @@
+"""Harness side of the sandbox: run student code in a separate worker process.
+
+Tests never import student code. They call it through the session's sandbox::
+
+    from autograder import sandbox
+    out = sandbox.call("neural_nets.functional:softmax", scores)
+
+Arguments and results cross as npy/JSON frames (see ``codec``). The worker is a
+fresh interpreter (exec, not fork) with a clean environment, its own process
+group and working directory. A call that outlives its time limit kills the whole
+group; the next call starts a new worker. Every failure is an exception whose
+``str`` is a short message meant for the student.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from . import codec
+
+_WORKER_FILES = ("worker.py", "codec.py")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class SandboxError(Exception):
+    """Base class: something went wrong running student code. ``str`` is for students."""
+
+
+class StudentError(SandboxError):
+    """The student's code raised an exception (or failed to import)."""
+
+    def __init__(self, target: str, info: dict, printed: str = ""):
+        self.target = target
+        self.info = info
+        self.exc_type = info.get("type", "Exception")
+        self.printed = printed
+        super().__init__(self._render())
+
+    @property
+    def not_implemented(self) -> bool:
+        return self.exc_type == "NotImplementedError"
+
+    def _render(self) -> str:
+        info = self.info
+        func = _pretty_target(self.target)
+        if self.not_implemented:
+            return "not implemented: %s" % (info.get("message") or func)
+        if self.exc_type in ("SyntaxError", "IndentationError", "TabError"):
+            text = info.get("text") or ""
+            where = "%s, line %s" % (info.get("file", "?"), info.get("line", "?"))
+            msg = "%s in %s: %s" % (self.exc_type, where, info.get("message", ""))
+            return msg + ("\n    " + text.strip() if text.strip() else "")
+        if self.exc_type in ("ModuleNotFoundError", "ImportError") and not info.get("traceback"):
+            return "could not import %s: %s" % (func, info.get("message", ""))
+        msg = "%s raised %s: %s" % (func, self.exc_type, info.get("message", ""))
+        if info.get("traceback"):
+            msg += "\nTraceback (your code only):\n" + info["traceback"]
+        return msg
+
+
+class InputMutated(SandboxError):
+    """The student's function changed one of its array arguments in place."""
+
+
+class SandboxTimeout(SandboxError):
+    """A call ran past its time limit; the worker was killed."""
+
+
+class WorkerCrashed(SandboxError):
+    """The worker process died (os._exit, a segfault, the memory limit...)."""
+
+
+class BadReply(SandboxError):
+    """The worker's reply could not be accepted (too large, malformed, unsupported)."""
+
+
+def _pretty_target(target: str) -> str:
+    return target.replace(":", ".")
+
+
+def _set_nonblocking(fd: int) -> None:
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+
+
+class Sandbox:
+    """A restartable worker process that runs student code.
+
+    submission_dir: folder holding the student's package (put on the worker's sys.path).
+    probe_dirs:     folders of kit-written helper modules the worker may import
+                    (copied into the worker's directory, ahead of the submission on sys.path).
+    call_timeout:   default seconds per call.
+    """
+
+    def __init__(self, submission_dir, probe_dirs=(), *, python=None, call_timeout=10.0,
+                 max_reply_bytes=64 << 20, max_request_bytes=256 << 20, threads=1,
+                 printed_limit=2000):
+        self.submission_dir = os.path.abspath(submission_dir)
+        self.probe_dirs = [os.path.abspath(p) for p in probe_dirs if os.path.isdir(p)]
+        self.python = python or os.environ.get("AUTOGRADER_WORKER_PYTHON") or sys.executable
+        self.call_timeout = float(call_timeout)
+        self.max_reply_bytes = int(max_reply_bytes)
+        self.max_request_bytes = int(max_request_bytes)
+        self.threads = int(threads)
+        self.printed_limit = int(printed_limit)
+        #: absolute time (time.monotonic) after which calls fail at once; set per test
+        self.deadline: float | None = None
+        self.deadline_reason = "the time limit"
+        self._proc = None
+        self._req_w = self._rep_r = None
+        self._workdir = None
+        self._imported: set[str] = set()
+        self._poisoned: dict[str, str] = {}
+        self.restarts = 0
+
+    # ------------------------------------------------------------ lifecycle
+    def _prepare_workdir(self) -> str:
+        if self._workdir is None:
+            self._workdir = tempfile.mkdtemp(prefix="agk-worker-")
+            kit = os.path.join(self._workdir, ".kit")
+            os.mkdir(kit)
+            for name in _WORKER_FILES:
+                shutil.copy2(os.path.join(_HERE, name), os.path.join(kit, name))
+            for i, src in enumerate(self.probe_dirs):
+                shutil.copytree(src, os.path.join(self._workdir, "probes%d" % i),
+                                ignore=shutil.ignore_patterns("__pycache__"))
+            for sub in ("home", "tmp", "cache"):
+                os.mkdir(os.path.join(self._workdir, sub))
+        return self._workdir
+
+    def _env(self, wd: str) -> dict:
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": os.path.join(wd, "home"),
+            "TMPDIR": os.path.join(wd, "tmp"),
+            "XDG_CACHE_HOME": os.path.join(wd, "cache"),
+            "MPLCONFIGDIR": os.path.join(wd, "cache", "matplotlib"),
+            "TORCH_HOME": os.path.join(wd, "cache", "torch"),
+            "MPLBACKEND": "Agg",
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+        }
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            env[var] = str(self.threads)
+        # Some CPUs need these for OpenBLAS to compute correctly; pass them through.
+        for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+            if var in os.environ:
+                env[var] = os.environ[var]
+        return env
+
+    def start(self) -> None:
+        if self._proc is not None:
+            return
+        wd = self._prepare_workdir()
+        req_r, req_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        sys_path = [os.path.join(wd, "probes%d" % i) for i in range(len(self.probe_dirs))]
+        sys_path.append(self.submission_dir)
+        config = {
+            "request_fd": req_r, "reply_fd": rep_w, "sys_path": sys_path, "cwd": wd,
+            "student_paths": [self.submission_dir], "max_request_bytes": self.max_request_bytes,
+            "threads": self.threads, "printed_limit": self.printed_limit,
+        }
+        config_path = os.path.join(wd, ".kit", "config.json")
+        with open(config_path, "w", encoding="utf-8") as fh:
+            json.dump(config, fh)
+        log = open(os.path.join(wd, "worker.log"), "ab")
+        try:
+            self._proc = subprocess.Popen(
+                [self.python, "-I", "-B", os.path.join(wd, ".kit", "worker.py"), config_path],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=wd, env=self._env(wd),
+                pass_fds=(req_r, rep_w), close_fds=True, start_new_session=True)
+        except OSError as exc:
+            raise SandboxError("could not start the sandbox worker (%s): %s" % (self.python, exc)) from None
+        finally:
+            log.close()
+            os.close(req_r)
+            os.close(rep_w)
+        self._req_w, self._rep_r = req_w, rep_r
+        _set_nonblocking(req_w)
+        _set_nonblocking(rep_r)
+        self._imported = set()
+
+    def kill(self) -> None:
+        """Kill the worker's whole process group (no-op when not running)."""
+        proc = self._proc
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        for fd in (self._req_w, self._rep_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._proc = self._req_w = self._rep_r = None
+
+    def close(self) -> None:
+        self.kill()
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------ transport
+    def _remaining(self, timeout: float | None) -> tuple[float, str]:
+        limit = self.call_timeout if timeout is None else float(timeout)
+        reason = "timed out after %g s" % limit
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left < limit:
+                limit = max(left, 0.0)
+                reason = "stopped: %s was reached" % self.deadline_reason
+        return limit, reason
+
+    def _io(self, frame: bytes, limit: float) -> bytes | None:
+        """Send one request and read one reply before ``limit`` seconds pass.
+
+        Returns the reply frame, or None when the time ran out. Raises
+        WorkerCrashed when the worker closed its end.
+        """
+        end = time.monotonic() + limit
+        out = memoryview(codec._LEN.pack(len(frame)) + frame)
+        header, body, need = b"", [], None
+        got = 0
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            rlist = [self._rep_r]
+            wlist = [self._req_w] if out else []
+            r, w, _ = select.select(rlist, wlist, [], left)
+            if w:
+                try:
+                    n = os.write(self._req_w, out[:1 << 16])
+                    out = out[n:]
+                except BlockingIOError:
+                    pass
+                except BrokenPipeError:
+                    raise self._crashed() from None
+            if r:
+                chunk = os.read(self._rep_r, 1 << 20)
+                if not chunk:
+                    raise self._crashed()
+                if need is None:
+                    header += chunk
+                    if len(header) < 8:
+                        continue
+                    (need,) = codec._LEN.unpack(header[:8])
+                    if need > self.max_reply_bytes:
+                        self.kill()
+                        raise BadReply("the reply from your code is %d bytes, over the limit of %d bytes"
+                                       % (need, self.max_reply_bytes))
+                    chunk = header[8:]
+                body.append(chunk)
+                got += len(chunk)
+                if got >= need:
+                    data = b"".join(body)
+                    if got > need:  # a well-behaved worker never sends ahead
+                        self.kill()
+                        raise BadReply("the sandbox worker sent more data than announced")
+                    return data
+
+    def _crashed(self) -> WorkerCrashed:
+        proc = self._proc
+        code = None
+        if proc is not None:
+            try:
+                code = proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()
+        if code is not None and code < 0:
+            try:
+                how = "was killed by signal %s" % signal.Signals(-code).name
+            except ValueError:
+                how = "was killed by signal %d" % -code
+        else:
+            how = "exited with code %s" % code
+        return WorkerCrashed("the process running your code %s" % how)
+
+    def _request(self, meta: dict, value, what: str, timeout: float | None):
+        limit, reason = self._remaining(timeout)
+        if limit <= 0:
+            raise SandboxTimeout("%s: %s" % (what, reason))
+        self.start()
+        frame = codec.encode(value, meta)
+        if len(frame) > self.max_request_bytes:
+            raise SandboxError("internal: request too large (%d bytes)" % len(frame))
+        try:
+            reply = self._io(frame, limit)
+        except WorkerCrashed as exc:
+            self.restarts += 1
+            raise WorkerCrashed("%s: %s" % (what, exc)) from None
+        if reply is None:
+            self.kill()
+            self.restarts += 1
+            raise SandboxTimeout("%s %s" % (what, reason))
+        try:
+            result, rmeta = codec.decode(reply, as_torch=False)
+        except (codec.CodecError, ValueError) as exc:
+            self.kill()
+            raise BadReply("%s: the reply could not be read (%s)" % (what, exc)) from None
+        if rmeta.get("mutated"):
+            which = ", ".join(str(i + 1) for i in rmeta["mutated"])
+            raise InputMutated("%s changed its input argument %s in place; leave inputs unchanged "
+                               "and return a new array (copy first if you must modify)" % (_pretty_target(meta["target"]), which))
+        if not rmeta.get("ok"):
+            err = rmeta.get("error") or {}
+            if err.get("type") == "UnsupportedReturn":
+                raise BadReply(err.get("message", "unsupported return value"))
+            raise StudentError(meta.get("target") or meta.get("module", "?"), err,
+                               str(rmeta.get("printed", ""))[:self.printed_limit])
+        return result
+
+    # ------------------------------------------------------------ public API
+    def call(self, target: str, *args, **kwargs):
+        """Run ``target`` ("package.module:qualname") in the worker and return its value."""
+        return self.call_with(target, args, kwargs)
+
+    def call_with(self, target: str, args=(), kwargs=None, *, timeout: float | None = None,
+                  check_inputs: bool = False):
+        """Like ``call`` with explicit args/kwargs and an optional per-call timeout (s).
+
+        check_inputs: raise InputMutated if the function changed an array argument in place.
+        """
+        module = target.split(":", 1)[0]
+        if module in self._poisoned:
+            raise SandboxTimeout(self._poisoned[module])
+        if module not in self._imported:
+            self.import_module(module, timeout=timeout)
+        meta = {"op": "call", "target": target, "check_inputs": bool(check_inputs)}
+        return self._request(meta, [list(args), dict(kwargs or {})], _pretty_target(target), timeout)
+
+    def call_pure(self, target: str, *args, **kwargs):
+        """Like ``call``, and fail with InputMutated if an array argument was changed in place."""
+        return self.call_with(target, args, kwargs, check_inputs=True)
+
+    def import_module(self, module: str, *, timeout: float | None = None) -> None:
+        """Import ``module`` in the worker. A module whose import hangs is remembered,
+        so later calls into it fail at once instead of waiting again."""
+        try:
+            self._request({"op": "import", "module": module}, None, "importing %s" % module, timeout)
+        except SandboxTimeout as exc:
+            if "timed out" in str(exc):
+                self._poisoned[module] = ("%s (an infinite loop or slow work at module level?); "
+                                          "calls into this module are skipped" % exc)
+            raise
+        self._imported.add(module)
+
+    def ping(self, timeout: float = 30.0) -> None:
+        self._request({"op": "ping"}, None, "starting the sandbox worker", timeout)
+
+
+# ------------------------------------------------------------------ session-wide default
+_current: Sandbox | None = None
+
+
+def set_current(sb: Sandbox | None) -> None:
+    global _current
+    _current = sb
+
+
+def current() -> Sandbox:
+    if _current is None:
+        raise RuntimeError("no sandbox is active: run the tests with the autograder pytest plugin")
+    return _current
+
+
+def call(target: str, *args, **kwargs):
+    """Call student code in the session's sandbox: ``call("pkg.mod:func", x)``."""
+    return current().call(target, *args, **kwargs)
+
+
+def call_with(target: str, args=(), kwargs=None, *, timeout: float | None = None, check_inputs: bool = False):
+    return current().call_with(target, args, kwargs, timeout=timeout, check_inputs=check_inputs)
+
+
+def call_pure(target: str, *args, **kwargs):
+    """``call``, failing if the function changes an array argument in place."""
+    return current().call_pure(target, *args, **kwargs)

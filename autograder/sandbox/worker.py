@@ -1,0 +1,198 @@
+"""Sandbox worker: the only process that imports and runs student code.
+
+Started by the harness as a fresh interpreter (``python -I -B worker.py CONFIG``),
+never forked from it, from a copy of this file and ``codec.py`` in the worker's
+own directory. It reads request frames from one pipe, answers on another, and
+knows nothing of the tests: it receives a target ("package.module:qualname")
+and arguments, and returns the value or the student's error.
+
+Requests (frame meta):  {"op": "call", "target": "pkg.mod:Qual.name"}  value = [args, kwargs]
+                        {"op": "import", "module": "pkg.mod"}
+                        {"op": "ping"}
+Replies (frame meta):   {"ok": true, "printed": "..."}                   value = result
+                        {"ok": false, "error": {...}, "printed": "..."}  value = None
+
+Must stay Python 3.10 compatible and import only the standard library and NumPy
+at start-up.
+"""
+import importlib
+import importlib.util
+import io
+import json
+import os
+import sys
+import traceback
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _load_codec():
+    spec = importlib.util.spec_from_file_location("_agk_codec", os.path.join(_HERE, "codec.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class _TailBuffer(io.TextIOBase):
+    """A text stream that keeps only the last ``limit`` characters written."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.parts = []
+        self.size = 0
+        self.dropped = 0
+
+    def writable(self):
+        return True
+
+    def write(self, s):
+        if not isinstance(s, str):
+            s = str(s)
+        self.parts.append(s)
+        self.size += len(s)
+        if self.size > 4 * self.limit:
+            self._compact()
+        return len(s)
+
+    def _compact(self):
+        text = "".join(self.parts)
+        if len(text) > self.limit:
+            self.dropped += len(text) - self.limit
+            text = text[-self.limit:]
+        self.parts = [text]
+        self.size = len(text)
+
+    def getvalue(self):
+        self._compact()
+        text = "".join(self.parts)
+        if self.dropped:
+            return "[... %d earlier characters not shown ...]\n%s" % (self.dropped, text)
+        return text
+
+
+def _relative(path, roots):
+    real = os.path.realpath(path) if path else ""
+    for root in roots:
+        if real.startswith(root + os.sep):
+            return os.path.relpath(real, root)
+    return None
+
+
+def _describe_error(exc, roots):
+    """Type, message, and the traceback restricted to the student's own files."""
+    lines = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        rel = _relative(frame.filename, roots)
+        if rel is None:
+            continue
+        lines.append('  File "%s", line %s, in %s' % (rel, frame.lineno, frame.name))
+        if frame.line:
+            lines.append("    " + frame.line.strip())
+    info = {"type": type(exc).__name__, "message": str(exc)[:4000], "traceback": "\n".join(lines)}
+    if isinstance(exc, SyntaxError):
+        rel = _relative(exc.filename or "", roots) or os.path.basename(exc.filename or "?")
+        info.update(file=rel, line=exc.lineno, text=(exc.text or "").rstrip("\n")[:300],
+                    message=exc.msg or str(exc))
+    return info
+
+
+def _snapshot(args):
+    """Copies of the array arguments (None for other values), to detect in-place changes."""
+    out = []
+    for a in args:
+        copy = getattr(a, "copy", None) if type(a).__module__ in ("numpy", "torch") else None
+        out.append(a.clone() if hasattr(a, "clone") else copy() if copy else None)
+    return out
+
+
+def _same(old, new):
+    if old is None:
+        return True
+    try:
+        import numpy as np
+
+        if hasattr(old, "detach"):
+            old, new = old.detach().numpy(), new.detach().numpy()
+        return old.shape == new.shape and bool(np.array_equal(old, new, equal_nan=True))
+    except Exception:
+        return False
+
+
+def _resolve(target):
+    if ":" not in target:
+        raise ValueError("target %r must look like 'package.module:function'" % target)
+    module_name, qualname = target.split(":", 1)
+    obj = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def main(argv):
+    with open(argv[1], encoding="utf-8") as fh:
+        config = json.load(fh)
+    codec = _load_codec()
+    req_fd, rep_fd = config["request_fd"], config["reply_fd"]
+    roots = [os.path.realpath(p) for p in config["student_paths"]]
+    for path in reversed(config["sys_path"]):
+        sys.path.insert(0, path)
+    os.chdir(config["cwd"])
+    printed_limit = int(config.get("printed_limit", 2000))
+    threads = int(config.get("threads", 1))
+    real_stdout, real_stderr = sys.stdout, sys.stderr
+
+    while True:
+        try:
+            frame = codec.read_frame(req_fd, int(config["max_request_bytes"]))
+        except codec.CodecError:
+            return 3
+        if frame is None:  # harness closed the pipe: done
+            return 0
+        value, meta = codec.decode(frame, as_torch=True)
+        op = meta.get("op")
+        tail = _TailBuffer(printed_limit)
+        sys.stdout = sys.stderr = tail
+        result, error = None, None
+        try:
+            if op == "call":
+                args, kwargs = value
+                before = _snapshot(args) if meta.get("check_inputs") else None
+                result = _resolve(meta["target"])(*args, **kwargs)
+                if before is not None:
+                    mutated = [i for i, (old, new) in enumerate(zip(before, args)) if not _same(old, new)]
+            elif op == "import":
+                importlib.import_module(meta["module"])
+            elif op != "ping":
+                raise ValueError("unknown op %r" % op)
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt included: report, don't die
+            error = _describe_error(exc, roots)
+            if isinstance(exc, SystemExit):
+                error["message"] = "your code called sys.exit(%s)" % (exc.code,)
+        finally:
+            sys.stdout, sys.stderr = real_stdout, real_stderr
+        if "torch" in sys.modules:
+            try:
+                if sys.modules["torch"].get_num_threads() != threads:
+                    sys.modules["torch"].set_num_threads(threads)
+            except Exception:
+                pass
+        reply_meta = {"ok": error is None, "printed": tail.getvalue()}
+        if op == "call" and meta.get("check_inputs") and error is None:
+            reply_meta["mutated"] = mutated
+        if error is not None:
+            reply_meta["error"] = error
+            frame = codec.encode(None, reply_meta)
+        else:
+            try:
+                frame = codec.encode(result, reply_meta)
+            except (codec.CodecError, Exception) as exc:  # student objects may raise anything here
+                reply_meta.update(ok=False, error={
+                    "type": "UnsupportedReturn", "traceback": "",
+                    "message": "%s returned a value that cannot be checked: %s" % (
+                        meta.get("target"), str(exc)[:500])})
+                frame = codec.encode(None, reply_meta)
+        codec.write_frame(rep_fd, frame)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,59 @@
+"""Build the zip you upload to Gradescope, after checking that it will grade.
+
+Usage (in this folder):   python collect_submission.py
+Writes submission.zip holding exactly the files listed in assignment.json
+("required_files"). Stops with a clear message, and writes nothing, when a file
+is missing, does not compile, or fails to import.
+"""
+import json
+import os
+import py_compile
+import subprocess
+import sys
+import tempfile
+import zipfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def fail(message):
+    print("error: " + message, file=sys.stderr)
+    sys.exit(1)
+
+
+def main():
+    with open(os.path.join(HERE, "assignment.json"), encoding="utf-8") as fh:
+        config = json.load(fh)
+    required = config["required_files"]
+    missing = [rel for rel in required if not os.path.isfile(os.path.join(HERE, rel))]
+    if missing:
+        fail("missing %s; it should be in %s" % (", ".join(missing), HERE))
+    for rel in required:
+        if rel.endswith(".py"):
+            try:
+                py_compile.compile(os.path.join(HERE, rel), doraise=True, cfile=os.devnull)
+            except py_compile.PyCompileError as exc:
+                fail("%s does not compile: %s" % (rel, exc.msg.strip().splitlines()[-1]))
+            module = rel[:-3].replace("/", ".")
+            proc = subprocess.run([sys.executable, "-c", "import " + module], cwd=HERE,
+                                  capture_output=True, text=True, timeout=120)
+            if proc.returncode != 0:
+                last = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
+                fail("%s does not import: %s" % (rel, last))
+    out = os.path.join(HERE, "submission.zip")
+    fd, tmp = tempfile.mkstemp(suffix=".zip", dir=HERE)
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            for rel in required:
+                zf.write(os.path.join(HERE, rel), rel)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    print("wrote %s with %s" % (out, ", ".join(required)))
+    print("Upload submission.zip to Gradescope. Run `pytest` first to see the public checks.")
+
+
+if __name__ == "__main__":
+    main()

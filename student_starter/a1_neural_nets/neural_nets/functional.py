@@ -1,0 +1,118 @@
+"""Activation functions, softmax, cross-entropy and accuracy, in NumPy.
+
+Conventions used throughout this assignment:
+
+* ``N`` is the batch size and ``K`` the number of classes.
+* ``scores`` (also called logits) has shape ``(N, K)``: one row per example.
+* ``y`` holds integer class labels, shape ``(N,)``, values in ``0 .. K-1``.
+
+Every function works on whole arrays at once (no Python loops over examples),
+returns a new array, and leaves its inputs unchanged.
+"""
+import numpy as np
+
+
+def sigmoid(x):
+    """Logistic sigmoid, element-wise.
+
+        sigmoid(x) = 1 / (1 + exp(-x))
+
+    Args:
+        x: array of any shape.
+
+    Returns:
+        array of the same shape as ``x``, values in (0, 1).
+
+    Example:
+        >>> sigmoid(np.array([0.0]))
+        array([0.5])
+    """
+    raise NotImplementedError("neural_nets.functional.sigmoid")
+
+
+def sigmoid_grad(x):
+    """Derivative of the sigmoid with respect to its input, element-wise.
+
+        d sigmoid(x) / dx = sigmoid(x) * (1 - sigmoid(x))
+
+    Args:
+        x: array of any shape (the sigmoid's *input*, not its output).
+
+    Returns:
+        array of the same shape as ``x``.
+    """
+    raise NotImplementedError("neural_nets.functional.sigmoid_grad")
+
+
+def relu(x):
+    """Rectified linear unit, element-wise: ``max(0, x)``.
+
+    Args:
+        x: array of any shape.
+
+    Returns:
+        array of the same shape as ``x``.
+    """
+    raise NotImplementedError("neural_nets.functional.relu")
+
+
+def relu_grad(x):
+    """Derivative of ReLU with respect to its input, element-wise.
+
+        d relu(x) / dx = 1 if x > 0 else 0      (we use 0 at x == 0)
+
+    Args:
+        x: array of any shape (ReLU's input).
+
+    Returns:
+        float array of the same shape as ``x`` holding 0.0 and 1.0.
+    """
+    raise NotImplementedError("neural_nets.functional.relu_grad")
+
+
+def softmax(scores):
+    """Row-wise softmax: turn each row of scores into a probability distribution.
+
+        softmax(s)[i, k] = exp(s[i, k]) / sum_j exp(s[i, j])
+
+    Subtract each row's maximum before exponentiating: the result is the same
+    (the factor exp(-max) cancels) but exp never overflows, so scores like 1000
+    work.
+
+    Args:
+        scores: (N, K) array of class scores.
+
+    Returns:
+        (N, K) array; every row is non-negative and sums to 1.
+    """
+    # 1. shifted = scores minus each row's maximum      (N, K)
+    # 2. exponentiate, then divide each row by its sum  (N, K)
+    raise NotImplementedError("neural_nets.functional.softmax")
+
+
+def cross_entropy(probs, y):
+    """Mean negative log-likelihood of the correct classes.
+
+        loss = -(1/N) * sum_i log(probs[i, y[i]])
+
+    Args:
+        probs: (N, K) array of predicted probabilities (rows sum to 1).
+        y:     (N,) integer array of correct labels.
+
+    Returns:
+        a Python float (or 0-d array): the loss averaged over the N examples.
+    """
+    raise NotImplementedError("neural_nets.functional.cross_entropy")
+
+
+def accuracy(scores, y):
+    """Fraction of examples whose highest score is the correct class.
+
+    Args:
+        scores: (N, K) array of class scores (or probabilities).
+        y:      (N,) integer array of correct labels.
+
+    Returns:
+        a Python float in [0, 1].
+    """
+    raise NotImplementedError("neural_nets.functional.accuracy")
