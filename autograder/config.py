@@ -26,7 +26,7 @@ class ConfigError(ValueError):
 
 def _load_toml(path: str) -> dict:
     try:
-        import tomllib
+        import tomllib  # novermin (Python 3.10 falls back to tomli below)
     except ImportError:  # Python 3.10
         import tomli as tomllib
     with open(path, "rb") as fh:

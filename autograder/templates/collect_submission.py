@@ -7,7 +7,6 @@ is missing, does not compile, or fails to import.
 """
 import json
 import os
-import py_compile
 import subprocess
 import sys
 import tempfile
@@ -30,10 +29,12 @@ def main():
         fail("missing %s; it should be in %s" % (", ".join(missing), HERE))
     for rel in required:
         if rel.endswith(".py"):
+            with open(os.path.join(HERE, rel), "rb") as fh:
+                source = fh.read()
             try:
-                py_compile.compile(os.path.join(HERE, rel), doraise=True, cfile=os.devnull)
-            except py_compile.PyCompileError as exc:
-                fail("%s does not compile: %s" % (rel, exc.msg.strip().splitlines()[-1]))
+                compile(source, rel, "exec")
+            except SyntaxError as exc:
+                fail("%s does not compile: %s at line %s" % (rel, exc.msg, exc.lineno))
             module = rel[:-3].replace("/", ".")
             proc = subprocess.run([sys.executable, "-c", "import " + module], cwd=HERE,
                                   capture_output=True, text=True, timeout=120)
