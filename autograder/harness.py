@@ -73,6 +73,8 @@ def grade(source: str, submission: str, results_path: str, metadata: str | None 
             "AUTOGRADER_RESULTS_FILE": results_path,
             "AUTOGRADER_BUDGET": str(max(budget - (time.monotonic() - t0), 1.0)),
         })
+        threads = str(a.grading["threads"])  # Gradescope gives 0.5 vCPU by default
+        env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads)
         for var in ("AUTOGRADER_WORKER_PYTHON",):
             if var in os.environ:
                 env[var] = os.environ[var]

@@ -13,6 +13,7 @@ from autograder import pins
 from autograder.build import BuildError, build_zips, check_student_tree, student_tree, unpack_zip
 from autograder.config import _load_toml
 from autograder.markers import normalize, solution_blocks
+from autograder.results import validate_schema
 from autograder.selfcheck import all_ok, check_assignment, format_report
 
 from conftest import A1, A1_FILE, KIT, copy_reference, graded, max_total, reference_text, write_submission
@@ -114,6 +115,7 @@ def test_local_public_run_matches_gradescope(student_release, a1_tree, tmp_path)
     assert "total:" in proc.stdout and "pytest --seed" in proc.stdout, proc.stdout + proc.stderr
     with open(work / "local.json") as fh:
         local = json.load(fh)
+    validate_schema(local)
     gs = graded(a1_tree, write_submission(tmp_path / "sub", text), tmp_path)
     public = [t for t in gs["tests"] if t["number"].startswith("1.")]
     assert [(t["name"], t["score"], t["output"]) for t in local["tests"]] == \
