@@ -16,9 +16,9 @@ Autograder tree (``dist/<id>-autograder.zip``, files at the root as Gradescope w
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import secrets
 import shutil
 import stat
 import tempfile
@@ -75,6 +75,11 @@ def _common(kit: Kit, a: Assignment, dest: str, include_hidden: bool) -> None:
 
 
 def _check_starter_fresh(kit: Kit, aid: str) -> None:
+    a = kit.assignment(aid)
+    if not os.path.isdir(kit.path("solutions", aid, a.package)):
+        raise BuildError("solutions/%s/%s does not exist; write the reference package there first" % (aid, a.package))
+    if not os.path.isdir(kit.path("student_starter", aid, a.package)):
+        raise BuildError("student_starter/%s/%s does not exist; run `make starter`" % (aid, a.package))
     stale = stale_files(kit, aid)
     if stale:
         raise BuildError("student_starter/%s is out of date with solutions/%s (%s); run `make starter` and commit"
@@ -117,9 +122,26 @@ def autograder_tree(kit: Kit, aid: str, dest: str, salt: str | None = None) -> s
         os.chmod(os.path.join(dest, name), 0o755)
     reqs = pins.requirement_lines(a.grader_packages)
     _write(os.path.join(dest, "requirements.txt"), "\n".join(reqs) + "\n")
-    _write(os.path.join(dest, "salt"), (salt or os.environ.get("AUTOGRADER_SALT") or secrets.token_hex(16)) + "\n",
-           mode=0o600)
+    _write(os.path.join(dest, "salt"), (salt or default_salt(kit, aid)) + "\n", mode=0o600)
     return dest
+
+
+def default_salt(kit: Kit, aid: str) -> str:
+    """The secret mixed into hidden-test seeds: $AUTOGRADER_SALT, else assignments/<id>/salt.txt,
+    else a hash of the reference solution (as secret as the solution itself). Stable across
+    rebuilds, so re-uploading a rebuilt zip does not change students' hidden inputs."""
+    if os.environ.get("AUTOGRADER_SALT"):
+        return os.environ["AUTOGRADER_SALT"]
+    path = kit.path("assignments", aid, "salt.txt")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().strip()
+    h = hashlib.sha256()
+    root = kit.path("solutions", aid)
+    for rel in iter_files(root):
+        with open(os.path.join(root, rel), "rb") as fh:
+            h.update(rel.encode() + b"\0" + fh.read())
+    return h.hexdigest()[:32]
 
 
 def check_student_tree(kit: Kit, aid: str, root: str) -> None:
@@ -159,7 +181,8 @@ def write_zip(tree: str, zip_path: str, arc_root: str = "") -> str:
             for rel in _all_files(tree):
                 full = os.path.join(tree, rel)
                 info = zipfile.ZipInfo(os.path.join(arc_root, rel).replace(os.sep, "/"), (1980, 1, 1, 0, 0, 0))
-                mode = 0o755 if os.stat(full).st_mode & stat.S_IXUSR else 0o644
+                perm = os.stat(full).st_mode
+                mode = 0o755 if perm & stat.S_IXUSR else (0o600 if not perm & stat.S_IRGRP else 0o644)
                 info.external_attr = (stat.S_IFREG | mode) << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
                 with open(full, "rb") as fh:

@@ -70,6 +70,7 @@ def grade(source: str, submission: str, results_path: str, metadata: str | None 
             "AUTOGRADER_CONFIG": os.path.join(source, "assignment.json"),
             "AUTOGRADER_SUBMISSION": graded_dir, "AUTOGRADER_INTAKE": intake_path,
             "AUTOGRADER_SEED": str(seed), "AUTOGRADER_HIDDEN_SEED": str(hidden_seed),
+            "AUTOGRADER_SEED_OVERRIDDEN": "1" if seed_override is not None else "0",
             "AUTOGRADER_RESULTS_FILE": results_path,
             "AUTOGRADER_BUDGET": str(max(budget - (time.monotonic() - t0), 1.0)),
         })
@@ -122,7 +123,9 @@ def main(argv=None) -> int:
             "The autograder failed (%s: %s). This is not your fault: please tell your instructor."
             % (type(exc).__name__, exc)))
         raise
-    print("score %.2f in %.1f s" % (data["score"], data["execution_time"]))
+    extra = data.get("extra_data", {})
+    print("score %.2f in %.1f s; seeds: public %s, hidden %s" % (
+        data["score"], data["execution_time"], extra.get("seed"), extra.get("hidden_seed")))
     return 0
 
 

@@ -29,24 +29,34 @@ import re
 _MARKER = re.compile(r"^(?P<indent>[ \t]*)#\s*(?P<verb>BEGIN|END)\s+(?P<kind>SOLUTION|PROMPT)\b\s*$")
 
 
+def _lines(source: str) -> list:
+    """Split like Python's tokenizer (\\n, \\r\\n, \\r only), unlike str.splitlines,
+    which also breaks at form feeds and U+2028 and would shift line numbers."""
+    parts = re.split(r"\r\n|\r|\n", source)
+    if parts and parts[-1] == "":
+        parts.pop()
+    return parts
+
+
 class MarkerError(ValueError):
     """Malformed solution markers; the message starts with ``file:line:``."""
 
 
-def _enclosing_qualnames(source: str, filename: str) -> dict[int, str]:
-    """Map each line number to the qualified name of its innermost def/class."""
+def _enclosing_qualnames(source: str, filename: str) -> dict:
+    """Map each line number to (qualified name, is_function) of its innermost def/class."""
     try:
         tree = ast.parse(source, filename=filename)
     except SyntaxError as exc:
         raise MarkerError("%s:%s: the reference file does not parse: %s" % (filename, exc.lineno, exc.msg)) from None
-    owner: dict[int, str] = {}
+    owner: dict = {}
 
     def visit(node, prefix):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 name = prefix + child.name
+                is_func = not isinstance(child, ast.ClassDef)
                 for line in range(child.lineno, (child.end_lineno or child.lineno) + 1):
-                    owner[line] = name  # inner definitions overwrite outer ones
+                    owner[line] = (name, is_func)  # inner definitions overwrite outer ones
                 visit(child, name + ".")
             else:
                 visit(child, prefix)
@@ -59,7 +69,7 @@ def find_regions(source: str, filename: str) -> list[tuple[str, int, int, str]]:
     """Return ``(kind, begin_line, end_line, indent)`` for each region, 1-based lines."""
     regions = []
     open_kind = open_line = open_indent = None
-    for lineno, line in enumerate(source.splitlines(), 1):
+    for lineno, line in enumerate(_lines(source), 1):
         m = _MARKER.match(line)
         if not m:
             if re.search(r"#\s*(BEGIN|END)\s+(SOLUTION|PROMPT)", line):
@@ -98,7 +108,7 @@ def _uncomment(line: str, indent: str, filename: str, lineno: int) -> str:
 
 
 def has_markers(source: str) -> bool:
-    return any(_MARKER.match(line) for line in source.splitlines())
+    return any(_MARKER.match(line) for line in _lines(source))
 
 
 def strip_solutions(source: str, filename: str, module: str) -> str:
@@ -107,7 +117,7 @@ def strip_solutions(source: str, filename: str, module: str) -> str:
     if not regions:
         return source
     owners = _enclosing_qualnames(source, filename)
-    lines = source.splitlines()
+    lines = _lines(source)
     out: list[str] = []
     pos = 0  # index into lines (0-based) of the next line to copy
     prev_end_kind = None
@@ -120,9 +130,11 @@ def strip_solutions(source: str, filename: str, module: str) -> str:
         else:
             prompt_just_before = prev_end_kind == "PROMPT" and not any(s.strip() for s in gap)
             if not prompt_just_before:
-                qual = owners.get(begin)
-                name = "%s.%s" % (module, qual) if qual else module
-                out.append('%sraise NotImplementedError("%s")' % (indent, name))
+                qual, in_function = owners.get(begin, (None, False))
+                if in_function:
+                    out.append('%sraise NotImplementedError("%s.%s")' % (indent, module, qual))
+                else:  # module or class level: a raise here would break the import
+                    out.append("%spass  # your code here" % indent)
         prev_end_kind = kind
         pos = end
     out.extend(lines[pos:])
@@ -136,11 +148,11 @@ def strip_solutions(source: str, filename: str, module: str) -> str:
 
 def solution_blocks(source: str, filename: str) -> list[str]:
     """Each SOLUTION region as text (lines stripped, blanks dropped), for leak checks."""
-    lines = source.splitlines()
+    lines = _lines(source)
     return [normalize("\n".join(lines[begin:end - 1]))
             for kind, begin, end, _ in find_regions(source, filename) if kind == "SOLUTION"]
 
 
 def normalize(text: str) -> str:
     """Strip every line and drop blank ones, so indentation changes cannot hide a leak."""
-    return "\n".join(s.strip() for s in text.splitlines() if s.strip())
+    return "\n".join(s.strip() for s in _lines(text) if s.strip())

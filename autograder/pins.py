@@ -23,6 +23,6 @@ def requirement_lines(packages) -> list:
     lines = []
     for name in packages:
         if name not in PINS:
-            raise KeyError("no pinned version for %r; add it to autograder/pins.py" % name)
+            raise ValueError("no pinned version for package %r; add it to autograder/pins.py" % name)
         lines.extend(PINS[name])
     return lines

@@ -74,6 +74,7 @@ class KitState:
         opt_seed = config.getoption("seed")
         env_seed = os.environ.get("AUTOGRADER_SEED")
         self.seed = opt_seed if opt_seed is not None else (int(env_seed) if env_seed else seeds.seed_from(digest))
+        self.seed_overridden = opt_seed is not None or os.environ.get("AUTOGRADER_SEED_OVERRIDDEN") == "1"
         env_hidden = os.environ.get("AUTOGRADER_HIDDEN_SEED")
         self.hidden_seed = opt_seed if opt_seed is not None else (int(env_hidden) if env_hidden else self.seed)
         self.intake = {}

@@ -79,8 +79,9 @@ def top_output(state) -> str:
     if intake.get("missing"):
         parts.append("Missing from your submission: %s. Found: %s." % (
             ", ".join(intake["missing"]), ", ".join(intake.get("found") or []) or "nothing usable"))
-    parts.append("Random test inputs come from seed %d (a hash of your files). To reproduce the "
-                 "public tests locally: pytest --seed %d" % (state.seed, state.seed))
+    origin = "set by the instructor" if getattr(state, "seed_overridden", False) else "a hash of your files"
+    parts.append("Random test inputs come from seed %d (%s). To reproduce the public tests locally: "
+                 "pytest --seed %d" % (state.seed, origin, state.seed))
     return "\n".join(parts)
 
 

@@ -38,7 +38,7 @@ def module_name(rel: str) -> str:
     return mod[:-len(".__init__")] if mod.endswith(".__init__") else mod
 
 
-def render_starter(solution_root: str, dest: str) -> list:
+def render_starter(solution_root: str, dest: str, label: str | None = None) -> list:
     """Write the starter of ``solution_root`` into the (new) folder ``dest``; return the files."""
     files = iter_files(solution_root)
     for rel in files:
@@ -49,7 +49,7 @@ def render_starter(solution_root: str, dest: str) -> list:
             with open(src, encoding="utf-8") as fh:
                 text = fh.read()
             with open(out, "w", encoding="utf-8") as fh:
-                fh.write(strip_solutions(text, os.path.join("solutions", rel), module_name(rel)))
+                fh.write(strip_solutions(text, os.path.join(label or solution_root, rel), module_name(rel)))
         else:
             shutil.copy2(src, out)
     return files
@@ -65,7 +65,7 @@ def generate(kit: Kit, aid: str) -> str:
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".%s-" % aid, dir=parent)
     try:
-        render_starter(src, tmp)
+        render_starter(src, tmp, label=os.path.join("solutions", aid))
         old = None
         if os.path.exists(dest):
             old = dest + ".old-%d" % os.getpid()
@@ -85,7 +85,7 @@ def stale_files(kit: Kit, aid: str) -> list:
     with tempfile.TemporaryDirectory() as tmp:
         fresh = os.path.join(tmp, aid)
         os.mkdir(fresh)
-        render_starter(kit.path("solutions", aid), fresh)
+        render_starter(kit.path("solutions", aid), fresh, label=os.path.join("solutions", aid))
         have = set(iter_files(committed)) if os.path.isdir(committed) else set()
         want = set(iter_files(fresh))
         diff = sorted((have ^ want))

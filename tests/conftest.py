@@ -66,12 +66,22 @@ def reference_text():
         return fh.read()
 
 
-def write_submission(folder, text, rel=A1_FILE):
+def write_submission(folder, text, rel=A1_FILE, with_rest=True):
+    """A submission folder holding ``text`` at ``rel`` and (with_rest) the reference's other files."""
+    if with_rest:
+        for other in KIT.assignment(A1).required_files:
+            if other != rel:
+                with open(KIT.path("solutions", A1, other)) as fh:
+                    _put(folder, other, fh.read())
+    _put(folder, rel, text)
+    return str(folder)
+
+
+def _put(folder, rel, text):
     path = os.path.join(str(folder), rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as fh:
         fh.write(text)
-    return str(folder)
 
 
 def copy_reference(folder):

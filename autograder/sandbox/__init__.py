@@ -316,11 +316,11 @@ class Sandbox:
             raise SandboxTimeout("%s %s" % (what, reason))
         try:
             result, rmeta = codec.decode(reply, as_torch=False)
-        except (codec.CodecError, ValueError) as exc:
+        except Exception as exc:  # decode raises CodecError; be strict about anything else too
             self.kill()
             raise BadReply("%s: the reply could not be read (%s)" % (what, exc)) from None
         if rmeta.get("mutated"):
-            which = ", ".join(str(i + 1) for i in rmeta["mutated"])
+            which = ", ".join(str(i) for i in rmeta["mutated"])
             raise InputMutated("%s changed its input argument %s in place; leave inputs unchanged "
                                "and return a new array (copy first if you must modify)" % (_pretty_target(meta["target"]), which))
         if not rmeta.get("ok"):

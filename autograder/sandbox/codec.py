@@ -73,16 +73,20 @@ def _encode_value(obj, blobs: list, depth: int = 0):
     torch = _torch_module()
     is_tensor = torch is not None and isinstance(obj, torch.Tensor)
     if is_tensor:
-        arr = obj.detach().cpu().resolve_conj().resolve_neg().numpy()
+        t = obj.detach().cpu().resolve_conj().resolve_neg()
+        if t.dtype in (torch.bfloat16,) or str(t.dtype).startswith("torch.float8"):
+            t = t.float()  # numpy has no such dtype: widen losslessly
+        arr = t.numpy()
     elif isinstance(obj, (np.ndarray, np.generic)):
         arr = np.asarray(obj)
     else:
         raise CodecError(
             "cannot transfer a value of type %s; return numbers, strings, lists, "
             "tuples, dicts, numpy arrays or torch tensors" % t.__name__)
-    arr = np.ascontiguousarray(arr)
     if type(arr) is not np.ndarray:
         arr = arr.view(np.ndarray)
+    if not arr.flags.c_contiguous:
+        arr = arr.copy(order="C")  # (np.ascontiguousarray would turn 0-d into 1-d)
     if arr.dtype.kind not in ALLOWED_KINDS:
         raise CodecError("arrays of dtype %s cannot be transferred; use a numeric dtype" % arr.dtype)
     buf = io.BytesIO()
@@ -116,6 +120,8 @@ def _decode_value(node, blobs: list, as_torch: bool, depth: int = 0):
     if not isinstance(node, dict) or len(node) not in (1, 2):
         raise CodecError("malformed value tree")
     if "nd" in node:
+        if set(node) - {"nd", "torch"}:
+            raise CodecError("malformed array node")
         i = node["nd"]
         if type(i) is not int or not 0 <= i < len(blobs):
             raise CodecError("malformed array reference")
@@ -148,11 +154,21 @@ def _decode_value(node, blobs: list, as_torch: bool, depth: int = 0):
 
 
 def decode(frame: bytes, as_torch: bool = False):
-    """Decode one frame into ``(value, meta)``.
+    """Decode one frame into ``(value, meta)``; any malformation raises CodecError.
 
     ``as_torch``: rebuild values that were torch tensors on the sending side as
     tensors (the worker does this for arguments); otherwise they are numpy arrays.
     """
+    try:
+        return _decode(frame, as_torch)
+    except CodecError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, EOFError, RecursionError, OverflowError,
+            UnicodeDecodeError, struct.error) as exc:
+        raise CodecError("malformed frame (%s: %s)" % (type(exc).__name__, str(exc)[:200])) from None
+
+
+def _decode(frame: bytes, as_torch: bool):
     if frame[:4] != MAGIC:
         raise CodecError("not a sandbox frame")
     pos = 4

@@ -8,8 +8,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-from . import StudentError, codec
-from .worker import _describe_error, _resolve
+from . import InputMutated, StudentError, codec
+from .worker import _describe_error, _resolve, _same, _snapshot
 
 
 class InProcessSandbox:
@@ -29,14 +29,23 @@ class InProcessSandbox:
 
     def call_with(self, target, args=(), kwargs=None, *, timeout=None, check_inputs=False):
         value, _ = codec.decode(codec.encode([list(args), dict(kwargs or {})]), as_torch=True)
+        names = [str(i + 1) for i in range(len(value[0]))] + ["%r" % k for k in value[1]]
+        values = list(value[0]) + list(value[1].values())
+        before = _snapshot(values) if check_inputs else None
         try:
             result = _resolve(target)(*value[0], **value[1])
         except Exception as exc:
             raise StudentError(target, _describe_error(exc, [self.submission_dir])) from exc
+        if before is not None:
+            changed = [n for n, old, new in zip(names, before, values) if not _same(old, new)]
+            if changed:
+                raise InputMutated("%s changed its input argument %s in place; leave inputs unchanged and "
+                                   "return a new array (copy first if you must modify)"
+                                   % (target.replace(":", "."), ", ".join(changed)))
         return codec.decode(codec.encode(result))[0]
 
     def call_pure(self, target, *args, **kwargs):
-        return self.call_with(target, args, kwargs)
+        return self.call_with(target, args, kwargs, check_inputs=True)
 
     def import_module(self, module, *, timeout=None):
         importlib.import_module(module)

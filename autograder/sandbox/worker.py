@@ -88,7 +88,11 @@ def _describe_error(exc, roots):
         lines.append('  File "%s", line %s, in %s' % (rel, frame.lineno, frame.name))
         if frame.line:
             lines.append("    " + frame.line.strip())
-    info = {"type": type(exc).__name__, "message": str(exc)[:4000], "traceback": "\n".join(lines)}
+    try:
+        message = str(exc)[:4000]
+    except Exception:  # a student exception whose __str__ itself fails
+        message = "<the exception's message could not be shown>"
+    info = {"type": type(exc).__name__, "message": message, "traceback": "\n".join(lines)}
     if isinstance(exc, SyntaxError):
         rel = _relative(exc.filename or "", roots) or os.path.basename(exc.filename or "?")
         info.update(file=rel, line=exc.lineno, text=(exc.text or "").rstrip("\n")[:300],
@@ -156,10 +160,12 @@ def main(argv):
         try:
             if op == "call":
                 args, kwargs = value
-                before = _snapshot(args) if meta.get("check_inputs") else None
+                names = [str(i + 1) for i in range(len(args))] + ["%r" % k for k in kwargs]
+                values = list(args) + list(kwargs.values())
+                before = _snapshot(values) if meta.get("check_inputs") else None
                 result = _resolve(meta["target"])(*args, **kwargs)
                 if before is not None:
-                    mutated = [i for i, (old, new) in enumerate(zip(before, args)) if not _same(old, new)]
+                    mutated = [n for n, old, new in zip(names, before, values) if not _same(old, new)]
             elif op == "import":
                 importlib.import_module(meta["module"])
             elif op != "ping":

@@ -59,3 +59,86 @@ def random_problem(rng, n=None, k=None, scale=1.0):
     scores = rng.normal(scale=scale, size=(n, k))
     y = rng.integers(0, k, size=n)
     return scores, softmax(scores), y
+
+
+# ---------------------------------------------------------------- models
+def one_hot(y, k):
+    out = np.zeros((len(y), k))
+    out[np.arange(len(y)), y] = 1.0
+    return out
+
+
+def model_loss(weights, X, y):
+    """Mean cross-entropy of SoftmaxRegression (W1, b1) or TwoLayerNet (W1, b1, W2, b2)."""
+    h = X @ weights["W1"] + weights["b1"]
+    if "W2" in weights:
+        h = sigmoid(h) @ weights["W2"] + weights["b2"]
+    return float(-(one_hot(y, h.shape[1]) * log_softmax(h)).sum() / len(y))
+
+
+def model_accuracy(weights, X, y):
+    h = X @ weights["W1"] + weights["b1"]
+    if "W2" in weights:
+        h = sigmoid(h) @ weights["W2"] + weights["b2"]
+    return accuracy(h, y)
+
+
+def model_gradients(weights, X, y):
+    """Backpropagation written out independently of the reference (checked against torch in tests/)."""
+    n = len(y)
+    z1 = X @ weights["W1"] + weights["b1"]
+    if "W2" not in weights:
+        d = (softmax(z1) - one_hot(y, z1.shape[1])) / n
+        return {"W1": X.T @ d, "b1": d.sum(axis=0)}
+    a1 = sigmoid(z1)
+    scores = a1 @ weights["W2"] + weights["b2"]
+    d2 = (softmax(scores) - one_hot(y, scores.shape[1])) / n
+    d1 = (d2 @ weights["W2"].T) * sigmoid_grad(z1)
+    return {"W1": X.T @ d1, "b1": d1.sum(axis=0), "W2": a1.T @ d2, "b2": d2.sum(axis=0)}
+
+
+def numerical_gradient(f, weights, name, eps=1e-6):
+    """Central finite differences of the scalar f(weights) with respect to weights[name]."""
+    w = weights[name]
+    grad = np.zeros_like(w)
+    for idx in np.ndindex(w.shape):
+        old = w[idx]
+        w[idx] = old + eps
+        plus = f(weights)
+        w[idx] = old - eps
+        minus = f(weights)
+        w[idx] = old
+        grad[idx] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def random_model(rng, kind, d=None, h=None, k=None):
+    """Random (weights, X, y, init kwargs) for a small model of ``kind``."""
+    d = d or int(rng.integers(4, 9))
+    k = k or int(rng.integers(3, 6))
+    n = int(rng.integers(6, 12))
+    X = rng.normal(size=(n, d))
+    y = rng.integers(0, k, size=n)
+    weights = {"W1": rng.normal(scale=0.5, size=(d, h or k)), "b1": rng.normal(scale=0.1, size=(h or k))}
+    kwargs = {"input_size": d, "num_classes": k, "seed": int(rng.integers(1000))}
+    if kind == "TwoLayerNet":
+        h = h or int(rng.integers(3, 7))
+        weights = {"W1": rng.normal(scale=0.5, size=(d, h)), "b1": rng.normal(scale=0.1, size=h),
+                   "W2": rng.normal(scale=0.5, size=(h, k)), "b2": rng.normal(scale=0.1, size=k)}
+        kwargs["hidden_size"] = h
+    return weights, X, y, kwargs
+
+
+# ---------------------------------------------------------------- optimiser
+def sgd_steps(weights, grads_seq, lr, reg, momentum, regularize=True):
+    """Weights after each SGD step (v <- mu v - lr g; w <- w + v), L2 on W* only."""
+    weights = {k: v.copy() for k, v in weights.items()}
+    velocity = {k: np.zeros_like(v) for k, v in weights.items()}
+    out = []
+    for grads in grads_seq:
+        for name in weights:
+            g = grads[name] + (reg * weights[name] if regularize and name.startswith("W") else 0.0)
+            velocity[name] = momentum * velocity[name] - lr * g
+            weights[name] = weights[name] + velocity[name]
+        out.append({k: v.copy() for k, v in weights.items()})
+    return out

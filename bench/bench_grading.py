@@ -1,0 +1,362 @@
+"""Grading benchmark: the sandboxed run_autograder against one in-process pytest.
+
+Run from the repository root:
+
+    .venv/bin/python bench/bench_grading.py [--repeat N] [--json PATH]
+
+What it does, for one assignment (default a1_neural_nets):
+
+1. builds the autograder tree once (autograder.build.autograder_tree);
+2. grades the reference submission (the required files copied from
+   solutions/<id>) through the real run_autograder script N times;
+3. runs the same public + hidden tests N times in one pytest process with
+   ``--inprocess`` (student code imported by pytest itself, no worker);
+4. times the build of both zips (autograder.build.build_zips) N times.
+
+For every grading run it records the wall time, the CPU time of the whole child
+process tree (getrusage(RUSAGE_CHILDREN) before and after) and the peak memory
+of the tree: a thread reads /proc every --interval seconds, sums the RSS (and
+the PSS, which splits shared pages between the processes mapping them) of
+every live descendant of this process, and keeps the largest sum. A child that
+has been forked but has not yet exec'd shares its parent's memory and is left
+out. Short-lived processes can fall between two samples, so the peak is a
+lower bound.
+
+It prints figures and asserts nothing, but it says loudly when a run did not
+score full marks, since then it did not measure a real grading.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from autograder.build import autograder_tree, build_zips  # noqa: E402
+from autograder.config import Kit  # noqa: E402
+from autograder.local import SAMPLE_METADATA, run_autograder  # noqa: E402
+
+GRADESCOPE_MEMORY_MB = 768      # Gradescope's default memory limit
+GRADESCOPE_TIMEOUT_S = 600      # Gradescope's default timeout
+GRADESCOPE_VCPU = 0.5           # Gradescope's default CPU share
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+# ---------------------------------------------------------------- /proc sampling
+def _stat(pid: str):
+    """(ppid, rss bytes, command name) of one process, or None if it is gone."""
+    try:
+        with open("/proc/%s/stat" % pid, "rb") as fh:
+            text = fh.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    rest = text[text.rfind(")") + 2:].split()  # comm may hold spaces and parentheses
+    return int(rest[1]), int(rest[21]) * PAGE, text[text.find("(") + 1:text.rfind(")")]
+
+
+def _cmdline(pid: int, comm: str) -> str:
+    """A short label: the script or module a process runs (``-m autograder.harness``, ``worker.py``)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as fh:
+            argv = [a.decode("utf-8", "replace") for a in fh.read().split(b"\0") if a]
+    except OSError:
+        return comm
+    for i, a in enumerate(argv):
+        if a == "-m" and i + 1 < len(argv):
+            return "%s -m %s" % (comm, argv[i + 1])
+        if a.endswith((".py", "run_autograder")):
+            return "%s %s" % (comm, os.path.basename(a))
+    return comm
+
+
+def _pss(pid: int) -> int:
+    try:
+        with open("/proc/%d/smaps_rollup" % pid, "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _argv(pid: int) -> bytes:
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
+
+
+def descendants(root: int) -> dict:
+    """{pid: (rss bytes, command name)} of every live descendant of ``root`` (not ``root`` itself).
+
+    A child with its parent's command line has been forked (or vforked) and has
+    not yet exec'd: it shares its parent's memory, so it is left out (its own
+    children, if any, are still counted).
+    """
+    info = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = _stat(name)
+            if st is not None:
+                info[int(name)] = st
+    children = {}
+    for pid, (ppid, _, _) in info.items():
+        children.setdefault(ppid, []).append(pid)
+    out, todo = {}, list(children.get(root, []))
+    argv = {root: _argv(root)}
+    while todo:
+        pid = todo.pop()
+        argv[pid] = _argv(pid)
+        if argv[pid] != argv.get(info[pid][0]):
+            out[pid] = info[pid][1:]
+        todo.extend(children.get(pid, []))
+    return out
+
+
+class TreeSampler(threading.Thread):
+    """Samples the summed RSS/PSS of this process's descendants until stopped."""
+
+    def __init__(self, interval: float):
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.root = os.getpid()
+        self.peak_rss = self.peak_pss = 0
+        self.peak_parts = []  # (label, rss MB) of each process at the RSS peak
+        self.max_procs = 0
+        self.samples = 0
+        self._stop_event = threading.Event()
+
+    def sample(self) -> None:
+        tree = descendants(self.root)
+        self.samples += 1
+        self.max_procs = max(self.max_procs, len(tree))
+        rss = sum(r for r, _ in tree.values())
+        if rss > self.peak_rss:
+            self.peak_rss = rss
+            self.peak_parts = sorted(((_cmdline(pid, comm), r / 2**20) for pid, (r, comm) in tree.items()),
+                                     key=lambda part: -part[1])
+        self.peak_pss = max(self.peak_pss, sum(_pss(pid) for pid in tree))
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.sample()
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+def measured(fn, interval: float) -> tuple:
+    """Run ``fn()`` and return (its value, figures of the child process tree)."""
+    sampler = TreeSampler(interval)
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    sampler.start()
+    try:
+        value = fn()
+    finally:
+        sampler.stop()
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return value, {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": sampler.peak_rss / 2**20,
+                   "peak_pss_mb": sampler.peak_pss / 2**20, "max_processes": sampler.max_procs,
+                   "samples": sampler.samples, "peak_parts": sampler.peak_parts}
+
+
+# ---------------------------------------------------------------- the two modes
+def copy_required(kit: Kit, aid: str, dest: str) -> None:
+    """The reference submission: the required files from solutions/<aid>."""
+    a = kit.assignment(aid)
+    for rel in a.required_files:
+        src = kit.path("solutions", aid, rel)
+        os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
+        shutil.copyfile(src, os.path.join(dest, rel))
+
+
+def graded_package(kit: Kit, aid: str, tree: str, dest: str) -> None:
+    """What the harness grades: the starter package overlaid with the required files."""
+    a = kit.assignment(aid)
+    shutil.copytree(os.path.join(tree, "starter", a.package), os.path.join(dest, a.package))
+    copy_required(kit, aid, dest)
+
+
+def score_of(data: dict) -> tuple:
+    tests = data.get("tests", [])
+    return float(data.get("score", 0.0)), float(sum(t["max_score"] for t in tests)), len(tests)
+
+
+def run_sandboxed(tree: str, submission: str, work: str, i: int) -> dict:
+    root = os.path.join(work, "root-%d" % i)
+    os.makedirs(root)
+    with open(os.path.join(root, "submission_metadata.json"), "w", encoding="utf-8") as fh:
+        json.dump(SAMPLE_METADATA, fh)
+    data = run_autograder(tree, submission, os.path.join(root, "results"), root, timeout=GRADESCOPE_TIMEOUT_S)
+    data.pop("_harness_log", None)
+    return data
+
+
+def run_inprocess(tree: str, package_dir: str, work: str, i: int) -> dict:
+    out = os.path.join(work, "inprocess-%d.json" % i)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_")}
+    with open(os.path.join(tree, "assignment.json"), encoding="utf-8") as fh:
+        threads = str(json.load(fh)["grading"]["threads"])
+    # the same environment the harness gives its pytest process
+    env.update({"AUTOGRADER_CONFIG": os.path.join(tree, "assignment.json"), "PYTHONPATH": tree,
+                "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+                "OPENBLAS_NUM_THREADS": threads})
+    cmd = [sys.executable, "-m", "pytest", os.path.join(tree, "tests"), "-q", "-p", "no:cacheprovider",
+           "--rootdir", tree, "-c", os.path.join(tree, "pytest.ini"),
+           "--inprocess", "--submission", package_dir, "--results", out]
+    proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=GRADESCOPE_TIMEOUT_S)
+    try:
+        with open(out, encoding="utf-8") as fh:
+            return json.load(fh)
+    except OSError:
+        return {"score": 0.0, "tests": [], "output": (proc.stdout + proc.stderr)[-2000:]}
+
+
+# ---------------------------------------------------------------- report
+def machine() -> dict:
+    info = {"nproc": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    info["mem_total_gb"] = round(int(line.split()[1]) / 2**20, 1)
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return info
+
+
+def summarise(runs: list) -> dict:
+    return {"runs": len(runs),
+            "median_wall_s": statistics.median(r["wall_s"] for r in runs),
+            "median_cpu_s": statistics.median(r["cpu_s"] for r in runs),
+            "max_peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+            "max_peak_pss_mb": max(r["peak_pss_mb"] for r in runs)}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--assignment", default="a1_neural_nets", help="assignment id (default a1_neural_nets)")
+    p.add_argument("--repeat", type=int, default=3, help="runs per mode (default 3)")
+    p.add_argument("--interval", type=float, default=0.02, help="seconds between /proc samples (default 0.02)")
+    p.add_argument("--json", default=None, metavar="PATH", help="also save the figures as JSON here")
+    args = p.parse_args(argv)
+    aid, n = args.assignment, max(1, args.repeat)
+    kit = Kit(ROOT)
+    kit.assignment(aid)
+    mach = machine()
+    print("machine: %s, %s CPUs, %s GB RAM, Python %s" % (mach.get("cpu", "?"), mach["nproc"],
+                                                         mach.get("mem_total_gb", "?"), mach["python"]))
+
+    with tempfile.TemporaryDirectory(prefix="agk-bench-") as work:
+        t0 = time.perf_counter()
+        tree = autograder_tree(kit, aid, os.path.join(work, "source"))
+        tree_s = time.perf_counter() - t0
+        print("built the %s autograder tree in %.2f s" % (aid, tree_s))
+
+        submission = os.path.join(work, "submission")
+        copy_required(kit, aid, submission)
+        package_dir = os.path.join(work, "graded")
+        graded_package(kit, aid, tree, package_dir)
+
+        modes = {"sandbox": [], "in-process": []}
+        problems = []
+        for label, fn in (("sandbox", lambda i: run_sandboxed(tree, submission, work, i)),
+                          ("in-process", lambda i: run_inprocess(tree, package_dir, work, i))):
+            for i in range(n):
+                data, fig = measured(lambda: fn(i), args.interval)
+                score, total, ntests = score_of(data)
+                fig.update(score=score, max_score=total, tests=ntests)
+                modes[label].append(fig)
+                print("  %-10s run %d: %6.2f s wall  %6.2f s CPU  peak RSS %6.1f MB (PSS %6.1f MB, %d processes)"
+                      "  score %.2f / %.2f"
+                      % (label, i + 1, fig["wall_s"], fig["cpu_s"], fig["peak_rss_mb"], fig["peak_pss_mb"],
+                         fig["max_processes"], score, total))
+                if ntests == 0 or abs(score - total) > 1e-6:
+                    failed = [t["name"] for t in data.get("tests", []) if t["score"] < t["max_score"]]
+                    problems.append("%s run %d scored %.2f / %.2f (%s)" % (
+                        label, i + 1, score, total,
+                        "failed: " + "; ".join(failed) if failed else (data.get("output") or "")[:300]))
+
+        zip_times = []
+        for i in range(n):
+            dist = os.path.join(work, "dist-%d" % i)
+            t0 = time.perf_counter()
+            paths = build_zips(kit, aid, dist)
+            zip_times.append(time.perf_counter() - t0)
+        zip_sizes = {os.path.basename(p): os.path.getsize(p) for p in paths}
+
+    sb, ip = summarise(modes["sandbox"]), summarise(modes["in-process"])
+    ratio_wall = sb["median_wall_s"] / ip["median_wall_s"] if ip["median_wall_s"] else float("nan")
+    ratio_cpu = sb["median_cpu_s"] / ip["median_cpu_s"] if ip["median_cpu_s"] else float("nan")
+
+    print()
+    print("%s, %d run(s) per mode" % (aid, n))
+    print("%-11s %14s %13s %16s %16s" % ("mode", "median wall s", "median CPU s", "max peak RSS MB",
+                                          "max peak PSS MB"))
+    for label, s in (("sandbox", sb), ("in-process", ip)):
+        print("%-11s %14.2f %13.2f %16.1f %16.1f" % (label, s["median_wall_s"], s["median_cpu_s"],
+                                                     s["max_peak_rss_mb"], s["max_peak_pss_mb"]))
+    print("sandbox / in-process: wall x%.2f, CPU x%.2f" % (ratio_wall, ratio_cpu))
+    print("peak RSS of the sandboxed run: %.1f MB = %.0f%% of Gradescope's default %d MB (summed RSS counts "
+          "shared pages once in every process that maps them; PSS splits them)"
+          % (sb["max_peak_rss_mb"], 100 * sb["max_peak_rss_mb"] / GRADESCOPE_MEMORY_MB, GRADESCOPE_MEMORY_MB))
+    print("CPU of the sandboxed run at Gradescope's default %.1f vCPU: about %.1f s (CPU s / %.1f), against "
+          "a %d s timeout" % (GRADESCOPE_VCPU, sb["median_cpu_s"] / GRADESCOPE_VCPU, GRADESCOPE_VCPU,
+                              GRADESCOPE_TIMEOUT_S))
+    worst = max(modes["sandbox"], key=lambda r: r["peak_rss_mb"])
+    print("processes at the sandboxed run's RSS peak: %s" % ", ".join(
+        "%s %.1f MB" % (label, mb) for label, mb in worst["peak_parts"]))
+    print("build both zips: median %.2f s (%s)" % (statistics.median(zip_times), ", ".join(
+        "%s %.0f kB" % (k, v / 1024) for k, v in sorted(zip_sizes.items()))))
+    for label, runs in modes.items():
+        got = sorted({"%.2f / %.2f" % (r["score"], r["max_score"]) for r in runs})
+        print("scores, %s: %s in all %d runs" % (label, " and ".join(got), len(runs)) if len(got) == 1
+              else "scores, %s: %s" % (label, ", ".join("%.2f / %.2f" % (r["score"], r["max_score"]) for r in runs)))
+    for problem in problems:
+        print("WARNING: not full marks, so this did not measure a real grading: %s" % problem)
+
+    if args.json:
+        report = {"date": time.strftime("%Y-%m-%d"), "assignment": aid, "repeat": n, "interval_s": args.interval,
+                  "machine": mach, "autograder_tree_s": tree_s,
+                  "sandbox": {"summary": sb, "runs": modes["sandbox"]},
+                  "in_process": {"summary": ip, "runs": modes["in-process"]},
+                  "ratio_sandbox_over_inprocess": {"wall": ratio_wall, "cpu": ratio_cpu},
+                  "gradescope_defaults": {"memory_mb": GRADESCOPE_MEMORY_MB, "timeout_s": GRADESCOPE_TIMEOUT_S,
+                                          "vcpu": GRADESCOPE_VCPU},
+                  "build_zips": {"median_s": statistics.median(zip_times), "runs_s": zip_times,
+                                 "sizes_bytes": zip_sizes},
+                  "problems": problems}
+        folder = os.path.dirname(os.path.abspath(args.json))
+        os.makedirs(folder, exist_ok=True)
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(report, fh, indent=2)
+        print("figures saved to %s" % args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
