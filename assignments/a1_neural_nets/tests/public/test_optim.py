@@ -58,11 +58,12 @@ def test_momentum_steps(rng):
                        weights, grads, False)["steps"]
     want = oracles.sgd_steps(weights, grads, lr, 0.0, mu, regularize=False)
     no_memory = oracles.sgd_steps(weights, grads, lr, 0.0, 0.0, regularize=False)
-    flipped = oracles.sgd_steps(weights, grads, -lr, 0.0, -mu, regularize=False)
+    flipped = oracles.sgd_steps(weights, grads, -lr, 0.0, mu, regularize=False)
     for step in range(len(grads)):
         for key in sorted(weights):
             expect_close(got[step][key], want[step][key], name=O + ".update",
                          what="%s after step %d" % (key, step + 1), misconceptions={
                              "the velocity is not kept between steps (momentum has no effect)": no_memory[step][key],
-                             "momentum with the wrong sign: use v = mu * v - lr * g, then w = w + v":
+                             "a sign is flipped, so the weights climb the loss: use v = mu * v - lr * g, "
+                             "then w = w + v":
                                  flipped[step][key]})
