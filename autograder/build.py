@@ -93,6 +93,9 @@ def student_tree(kit: Kit, aid: str, dest: str) -> str:
     root = os.path.join(dest, aid)
     os.makedirs(root)
     _copytree(kit.path("student_starter", aid, a.package), os.path.join(root, a.package))
+    for name in sorted(os.listdir(kit.path("student_starter", aid))):
+        if name.endswith(".ipynb"):
+            shutil.copy2(kit.path("student_starter", aid, name), os.path.join(root, name))
     _common(kit, a, root, include_hidden=False)
     handout = kit.path("assignments", aid, "handout.md")
     if os.path.exists(handout):
@@ -152,24 +155,46 @@ def check_student_tree(kit: Kit, aid: str, root: str) -> None:
     for rel in iter_files(sol_root):
         if rel.endswith(".py"):
             with open(os.path.join(sol_root, rel), encoding="utf-8") as fh:
-                blocks += [(rel, b) for b in solution_blocks(fh.read(), rel) if b]
+                blocks += [("solutions/%s/%s" % (aid, rel), b) for b in solution_blocks(fh.read(), rel) if b]
+    from .starter import master_notebooks
+
+    for path in master_notebooks(kit, aid):
+        from .notebooks import notebook_solution_blocks
+
+        label = "assignments/%s/%s" % (aid, os.path.basename(path))
+        blocks += [(label, b) for b in notebook_solution_blocks(path)]
     for dirpath, dirnames, filenames in os.walk(root):
         for d in dirnames:
             if d in IGNORED_DIRS or d == "hidden":
                 problems.append("%s/ must not be in the student release" % os.path.relpath(os.path.join(dirpath, d), root))
         for name in filenames:
-            path = os.path.join(dirpath, name)
-            try:
-                with open(path, encoding="utf-8") as fh:
-                    text = normalize(fh.read())
-            except UnicodeDecodeError:
+            text = _searchable_text(os.path.join(dirpath, name))
+            if text is None:
                 continue
-            for rel, block in blocks:
+            for label, block in blocks:
                 if block in text:
-                    problems.append("%s contains solution text from solutions/%s/%s: %r"
-                                    % (os.path.relpath(path, root), aid, rel, block.splitlines()[0][:60]))
+                    problems.append("%s contains solution text from %s: %r"
+                                    % (os.path.relpath(os.path.join(dirpath, name), root), label,
+                                       block.splitlines()[0][:60]))
     if problems:
         raise BuildError("student release of %s is unsafe: %s" % (aid, "; ".join(problems[:5])))
+
+
+def _searchable_text(path: str) -> str | None:
+    """A file's text, normalised; for notebooks, the cells' sources (not the JSON)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = fh.read()
+    except UnicodeDecodeError:
+        return None
+    if path.endswith(".ipynb"):
+        try:
+            cells = json.loads(raw).get("cells", [])
+            raw = "\n".join("".join(c.get("source", "")) if isinstance(c.get("source"), list)
+                            else c.get("source", "") for c in cells)
+        except (ValueError, AttributeError):
+            pass
+    return normalize(raw)
 
 
 def write_zip(tree: str, zip_path: str, arc_root: str = "") -> str:

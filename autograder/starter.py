@@ -55,6 +55,24 @@ def render_starter(solution_root: str, dest: str, label: str | None = None) -> l
     return files
 
 
+def master_notebooks(kit: Kit, aid: str) -> list:
+    """Master notebooks of an assignment: assignments/<id>/*.ipynb."""
+    folder = kit.path("assignments", aid)
+    return sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".ipynb"))
+
+
+def render_all(kit: Kit, aid: str, dest: str) -> None:
+    """The whole starter: the stripped package and the student notebooks."""
+    render_starter(kit.path("solutions", aid), dest, label=os.path.join("solutions", aid))
+    notebooks = master_notebooks(kit, aid)
+    if notebooks:
+        from .notebooks import write_student_notebook
+
+        for path in notebooks:
+            write_student_notebook(path, os.path.join(dest, os.path.basename(path)),
+                                   label=os.path.join("assignments", aid, os.path.basename(path)))
+
+
 def generate(kit: Kit, aid: str) -> str:
     """Regenerate ``student_starter/<aid>`` atomically; return its path."""
     src = kit.path("solutions", aid)
@@ -65,7 +83,7 @@ def generate(kit: Kit, aid: str) -> str:
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".%s-" % aid, dir=parent)
     try:
-        render_starter(src, tmp, label=os.path.join("solutions", aid))
+        render_all(kit, aid, tmp)
         old = None
         if os.path.exists(dest):
             old = dest + ".old-%d" % os.getpid()
@@ -85,7 +103,7 @@ def stale_files(kit: Kit, aid: str) -> list:
     with tempfile.TemporaryDirectory() as tmp:
         fresh = os.path.join(tmp, aid)
         os.mkdir(fresh)
-        render_starter(kit.path("solutions", aid), fresh, label=os.path.join("solutions", aid))
+        render_all(kit, aid, fresh)
         have = set(iter_files(committed)) if os.path.isdir(committed) else set()
         want = set(iter_files(fresh))
         diff = sorted((have ^ want))

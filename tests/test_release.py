@@ -66,9 +66,18 @@ def test_leak_check_refuses_solution_text(student_release, tmp_path):
         check_student_tree(KIT, A1, str(copy))
 
 
+def test_leak_check_refuses_notebook_answers(student_release, tmp_path):
+    copy = tmp_path / "release"
+    shutil.copytree(student_release, copy)
+    shutil.copy(KIT.path("assignments", A1, "a1_neural_nets.ipynb"), copy / "a1_neural_nets.ipynb")
+    with pytest.raises(BuildError, match="a1_neural_nets.ipynb contains solution text"):
+        check_student_tree(KIT, A1, str(copy))
+    check_student_tree(KIT, A1, student_release)  # the real release passes
+
+
 def test_student_zip_contents(dist):
     names = set(_zip_names(dist[A1][0]))
-    for rel in ("README.md", "assignment.json", "conftest.py", "pytest.ini", "requirements.txt",
+    for rel in ("README.md", "assignment.json", "conftest.py", "pytest.ini", "requirements.txt", "a1_neural_nets.ipynb",
                 "collect_submission.py", A1_FILE, "tests/public/test_functional.py", "autograder/plugin.py",
                 "autograder/sandbox/worker.py"):
         assert "%s/%s" % (A1, rel) in names
