@@ -1,7 +1,8 @@
 """In-notebook checks: run the public tests from a notebook cell.
 
     from autograder.checks import check
-    check("softmax")            # the public tests whose names contain "softmax"
+    check("functional")         # every public test in tests/public/test_functional.py
+    check("models", k="finite") # only those whose names contain "finite"
 
 There is one definition of each check: this runs the very same public pytest
 tests (in a subprocess, through the sandbox) that ``pytest`` and Gradescope run,
@@ -28,15 +29,28 @@ def find_release_root(start: str | None = None) -> str:
         d = parent
 
 
-def check(*names: str, root: str | None = None, verbose: bool = True) -> bool:
-    """Run the public tests matching any of ``names`` (all public tests if none); print a summary."""
+def check(*parts: str, k: str | None = None, root: str | None = None, verbose: bool = True) -> bool:
+    """Run public tests and print one line each; True when all selected tests passed.
+
+    parts: names of public test files ("functional" -> tests/public/test_functional.py);
+           none means every public test.
+    k:     optional pytest -k expression to narrow the selection further.
+    """
     root = find_release_root(root)
+    public = os.path.join(root, "tests", "public")
+    paths = []
+    for part in parts:
+        path = os.path.join(public, "test_%s.py" % part)
+        if not os.path.exists(path):
+            known = sorted(n[5:-3] for n in os.listdir(public) if n.startswith("test_") and n.endswith(".py"))
+            raise ValueError("no public tests named %r; choose from %s" % (part, ", ".join(known)))
+        paths.append(path)
     with tempfile.TemporaryDirectory(prefix="agk-check-") as tmp:
         results = os.path.join(tmp, "results.json")
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", root,
-               "-c", os.path.join(root, "pytest.ini"), os.path.join(root, "tests", "public"), "--results", results]
-        if names:
-            cmd += ["-k", " or ".join(names)]
+               "-c", os.path.join(root, "pytest.ini"), *(paths or [public]), "--results", results]
+        if k:
+            cmd += ["-k", k]
         proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
         if not os.path.exists(results):
             print("the checks could not run:\n" + (proc.stdout + proc.stderr)[-2000:])
@@ -45,7 +59,7 @@ def check(*names: str, root: str | None = None, verbose: bool = True) -> bool:
             data = json.load(fh)
     tests = data.get("tests", [])
     if not tests:
-        print("no public test matches %s" % ", ".join(repr(n) for n in names))
+        print("no public test matches parts=%s k=%r" % (list(parts), k))
         return False
     for t in tests:
         mark = "PASS" if t["status"] == "passed" else "FAIL"
