@@ -16,6 +16,7 @@ GRADING_DEFAULTS = {
     "threads": 1,               # BLAS / torch threads (Gradescope gives 0.5 vCPU by default)
     "max_reply_mb": 64,
     "output_limit": 4000,       # characters of feedback per test entry
+    "worker_memory_mb": 4096,   # address-space limit of the confined worker (virtual, not RSS)
 }
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 

@@ -51,6 +51,10 @@ def grade(source: str, submission: str, results_path: str, metadata: str | None 
           work: str | None = None, seed_override: int | None = None) -> dict:
     t0 = time.monotonic()
     a = load_file(os.path.join(source, "assignment.json"))
+    if os.geteuid() == 0:  # the confined worker's uid must not read tests, salt or results
+        for folder in (source, submission, os.path.dirname(os.path.abspath(results_path))):
+            if os.path.isdir(folder):
+                os.chmod(folder, 0o700)
     own_work = work is None
     work = work or tempfile.mkdtemp(prefix="agk-grade-")
     try:
@@ -76,7 +80,7 @@ def grade(source: str, submission: str, results_path: str, metadata: str | None 
         })
         threads = str(a.grading["threads"])  # Gradescope gives 0.5 vCPU by default
         env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads)
-        for var in ("AUTOGRADER_WORKER_PYTHON",):
+        for var in ("AUTOGRADER_WORKER_PYTHON", "AUTOGRADER_WORKER_LD_LIBRARY_PATH", "AUTOGRADER_SANDBOX_BASE"):
             if var in os.environ:
                 env[var] = os.environ[var]
         if os.path.exists(results_path):
@@ -124,8 +128,11 @@ def main(argv=None) -> int:
             % (type(exc).__name__, exc)))
         raise
     extra = data.get("extra_data", {})
+    # Gradescope shows this output to instructors only (results.json sets stdout_visibility hidden)
     print("score %.2f in %.1f s; seeds: public %s, hidden %s" % (
         data["score"], data["execution_time"], extra.get("seed"), extra.get("hidden_seed")))
+    for line in extra.get("diagnostics", []):
+        print(line)
     return 0
 
 

@@ -94,6 +94,12 @@ def locate(submission: str, required: list, scratch: str) -> dict:
         files[want] = os.path.join(root, rel)
         if len(choice) > 1:
             notes.append("several files could be %s; used %s" % (want, rel))
+    if missing:
+        notebooks = sorted(p for _, p in pool if p.endswith(".ipynb"))
+        if notebooks:
+            notes.append("you uploaded %s, but the grader needs the .py files (%s); in your assignment folder, "
+                         "run `python collect_submission.py` and upload the submission.zip it writes"
+                         % (", ".join(notebooks[:3]), ", ".join(missing)))
     return {"files": files, "found": sorted(files), "missing": missing, "notes": notes}
 
 

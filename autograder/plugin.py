@@ -87,6 +87,9 @@ class KitState:
         self.case_key = {}     # nodeid -> key
         self.leaderboard = {}
         self.sandbox = None
+        self.confinement = None
+        #: instructor-only lines (how the sandbox was confined, what could not be)
+        self.diagnostics = []
 
     # -------------------------------------------------------------- grouping
     def is_hidden(self, item) -> bool:
@@ -171,10 +174,45 @@ def pytest_sessionstart(session):
 
         st.sandbox = InProcessSandbox(st.submission_dir, [probes])
     else:
+        st.confinement = None
+        from .sandbox import isolation
+
+        if isolation.is_root():  # Gradescope: student code must not run as root
+            try:
+                st.confinement = isolation.Confinement({"memory_mb": int(st.grading["worker_memory_mb"])})
+                st.diagnostics.append("sandbox: " + st.confinement.describe())
+                st.diagnostics += st.confinement.notes
+            except isolation.IsolationError as exc:
+                st.diagnostics.append("sandbox could not be confined: %s" % exc)
+                st.sandbox = _RefusingSandbox("sandbox error, not caused by your code: %s" % exc)
+                sandbox_mod.set_current(st.sandbox)
+                return
+        else:
+            st.diagnostics.append("sandbox: plain subprocess of the current user (harness not root)")
         st.sandbox = sandbox_mod.Sandbox(
             st.submission_dir, [probes], call_timeout=st.grading["call_timeout"],
-            threads=st.grading["threads"], max_reply_bytes=int(st.grading["max_reply_mb"]) << 20)
+            threads=st.grading["threads"], max_reply_bytes=int(st.grading["max_reply_mb"]) << 20,
+            confinement=st.confinement)
     sandbox_mod.set_current(st.sandbox)
+
+
+class _RefusingSandbox:
+    """Stands in when confinement failed: every call fails loudly; student code never runs."""
+
+    restarts = 0
+    deadline = None
+    deadline_reason = ""
+
+    def __init__(self, message):
+        self.message = message
+
+    def call(self, *args, **kwargs):
+        raise sandbox_mod.SandboxError(self.message)
+
+    call_with = call_pure = import_module = call
+
+    def close(self):
+        pass
 
 
 def pytest_collection_finish(session):
@@ -192,6 +230,8 @@ def pytest_sessionfinish(session, exitstatus):
     if st.sandbox is not None:
         st.sandbox.close()
         sandbox_mod.set_current(None)
+    if getattr(st, "confinement", None) is not None:
+        st.confinement.release()
     st.write(finished=True)
 
 

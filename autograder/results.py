@@ -101,7 +101,9 @@ def build_results(state, finished: bool) -> dict:
         "stdout_visibility": "hidden",
         "extra_data": {"seed": state.seed, "hidden_seed": state.hidden_seed, "finished": bool(finished),
                        "assignment": state.assignment.id,
-                       "sandbox_restarts": getattr(state.sandbox, "restarts", 0)},
+                       "sandbox_restarts": getattr(state.sandbox, "restarts", 0),
+                       # instructor-only: printed on the harness's stdout (hidden from students)
+                       "diagnostics": list(getattr(state, "diagnostics", []))},
         "tests": tests,
     }
     if state.leaderboard:

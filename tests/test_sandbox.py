@@ -121,7 +121,7 @@ def forge_reply():
     """Write a malformed reply (an empty npy blob) on the reply pipe, then die."""
     import json
     import struct
-    with open(".kit/config.json") as fh:
+    with open("../.kit/config.json") as fh:  # cwd is the scratch folder
         cfg = json.load(fh)
     n = struct.Struct(">Q")
     head = b'{"meta": {"ok": true, "printed": ""}, "value": {"nd": 0}}'

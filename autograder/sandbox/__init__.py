@@ -82,6 +82,13 @@ class BadReply(SandboxError):
     """The worker's reply could not be accepted (too large, malformed, unsupported)."""
 
 
+def worker_library_path() -> dict:
+    """LD_LIBRARY_PATH for a relocated interpreter whose libpython is not where it was built
+    (set AUTOGRADER_WORKER_LD_LIBRARY_PATH); nothing else of the harness's environment passes."""
+    value = os.environ.get("AUTOGRADER_WORKER_LD_LIBRARY_PATH")
+    return {"LD_LIBRARY_PATH": value} if value else {}
+
+
 def _pretty_target(target: str) -> str:
     return target.replace(":", ".")
 
@@ -101,7 +108,7 @@ class Sandbox:
 
     def __init__(self, submission_dir, probe_dirs=(), *, python=None, call_timeout=10.0,
                  max_reply_bytes=64 << 20, max_request_bytes=256 << 20, threads=1,
-                 printed_limit=2000):
+                 printed_limit=2000, confinement=None):
         self.submission_dir = os.path.abspath(submission_dir)
         self.probe_dirs = [os.path.abspath(p) for p in probe_dirs if os.path.isdir(p)]
         self.python = python or os.environ.get("AUTOGRADER_WORKER_PYTHON") or sys.executable
@@ -119,11 +126,26 @@ class Sandbox:
         self._imported: set[str] = set()
         self._poisoned: dict[str, str] = {}
         self.restarts = 0
+        #: an isolation.Confinement when the harness is root: the worker then runs as its uid
+        self.confinement = confinement
+        self._checked_python = False
 
     # ------------------------------------------------------------ lifecycle
     def _prepare_workdir(self) -> str:
+        """The worker's folder: .kit/ (worker code), probes*/, and scratch/ (its cwd, HOME, TMPDIR).
+
+        Confined, it also holds a read-only copy of the submission (the harness's own
+        folders are closed to the worker's uid) and lives under a base outside /tmp,
+        which the worker sees as a private tmpfs.
+        """
         if self._workdir is None:
-            self._workdir = tempfile.mkdtemp(prefix="agk-worker-")
+            base = None
+            if self.confinement is not None:
+                from .isolation import sandbox_base
+
+                base = sandbox_base()
+                os.makedirs(base, mode=0o755, exist_ok=True)
+            self._workdir = tempfile.mkdtemp(prefix="agk-worker-", dir=base)
             kit = os.path.join(self._workdir, ".kit")
             os.mkdir(kit)
             for name in _WORKER_FILES:
@@ -131,18 +153,25 @@ class Sandbox:
             for i, src in enumerate(self.probe_dirs):
                 shutil.copytree(src, os.path.join(self._workdir, "probes%d" % i),
                                 ignore=shutil.ignore_patterns("__pycache__"))
-            for sub in ("home", "tmp", "cache"):
-                os.mkdir(os.path.join(self._workdir, sub))
+            scratch = os.path.join(self._workdir, "scratch")
+            os.mkdir(scratch)
+            if self.confinement is not None:
+                copy = os.path.join(self._workdir, "submission")
+                shutil.copytree(self.submission_dir, copy, symlinks=False,
+                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+                self.submission_dir = copy
+                self.confinement.prepare(self._workdir, scratch)
         return self._workdir
 
     def _env(self, wd: str) -> dict:
+        scratch = os.path.join(wd, "scratch")
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": os.path.join(wd, "home"),
-            "TMPDIR": os.path.join(wd, "tmp"),
-            "XDG_CACHE_HOME": os.path.join(wd, "cache"),
-            "MPLCONFIGDIR": os.path.join(wd, "cache", "matplotlib"),
-            "TORCH_HOME": os.path.join(wd, "cache", "torch"),
+            "HOME": scratch,
+            "TMPDIR": scratch,
+            "XDG_CACHE_HOME": os.path.join(scratch, ".cache"),
+            "MPLCONFIGDIR": os.path.join(scratch, ".cache", "matplotlib"),
+            "TORCH_HOME": os.path.join(scratch, ".cache", "torch"),
             "MPLBACKEND": "Agg",
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
@@ -153,6 +182,7 @@ class Sandbox:
         for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
             if var in os.environ:
                 env[var] = os.environ[var]
+        env.update(worker_library_path())
         return env
 
     def start(self) -> None:
@@ -164,19 +194,32 @@ class Sandbox:
         sys_path = [os.path.join(wd, "probes%d" % i) for i in range(len(self.probe_dirs))]
         sys_path.append(self.submission_dir)
         config = {
-            "request_fd": req_r, "reply_fd": rep_w, "sys_path": sys_path, "cwd": wd,
+            "request_fd": req_r, "reply_fd": rep_w, "sys_path": sys_path, "cwd": os.path.join(wd, "scratch"),
             "student_paths": [self.submission_dir], "max_request_bytes": self.max_request_bytes,
             "threads": self.threads, "printed_limit": self.printed_limit,
         }
         config_path = os.path.join(wd, ".kit", "config.json")
         with open(config_path, "w", encoding="utf-8") as fh:
             json.dump(config, fh)
+        preexec = None
+        if self.confinement is not None:
+            os.chmod(config_path, 0o644)
+            if not self._checked_python:
+                from .isolation import IsolationError, check_python_reachable
+
+                try:
+                    check_python_reachable(self.python, self.confinement)
+                except IsolationError as exc:  # loud, and never a fallback to running as root
+                    os.close(req_r), os.close(req_w), os.close(rep_r), os.close(rep_w)
+                    raise SandboxError("sandbox error, not caused by your code: %s" % exc) from None
+                self._checked_python = True
+            preexec = self.confinement.preexec(os.path.join(wd, "scratch"))
         log = open(os.path.join(wd, "worker.log"), "ab")
         try:
             self._proc = subprocess.Popen(
                 [self.python, "-I", "-B", os.path.join(wd, ".kit", "worker.py"), config_path],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=wd, env=self._env(wd),
-                pass_fds=(req_r, rep_w), close_fds=True, start_new_session=True)
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/", env=self._env(wd),
+                pass_fds=(req_r, rep_w), close_fds=True, start_new_session=True, preexec_fn=preexec)
         except OSError as exc:
             raise SandboxError("could not start the sandbox worker (%s): %s" % (self.python, exc)) from None
         finally:
@@ -201,6 +244,10 @@ class Sandbox:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+        if self.confinement is not None:
+            from .isolation import kill_uid
+
+            kill_uid(self.confinement.uid)  # background and forked processes too, not just the group
         for fd in (self._req_w, self._rep_r):
             try:
                 os.close(fd)
@@ -210,6 +257,8 @@ class Sandbox:
 
     def close(self) -> None:
         self.kill()
+        if self.confinement is not None:
+            self.confinement.cleanup()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
@@ -288,11 +337,19 @@ class Sandbox:
             except subprocess.TimeoutExpired:
                 pass
         self.kill()
+        from .isolation import EXIT_REASONS
+
         if code is not None and code < 0:
             try:
-                how = "was killed by signal %s" % signal.Signals(-code).name
+                name = signal.Signals(-code).name
             except ValueError:
-                how = "was killed by signal %d" % -code
+                name = str(-code)
+            hint = {"SIGXFSZ": " (it wrote a file over the size limit)", "SIGXCPU": " (CPU time limit)",
+                    "SIGKILL": "", "SIGSEGV": " (a crash)"}.get(name, "")
+            how = "was killed by signal %s%s" % (name, hint)
+        elif code in EXIT_REASONS and self.confinement is not None:
+            return WorkerCrashed("the sandbox could not start (%s); this is not your fault, please tell "
+                                 "your instructor" % EXIT_REASONS[code])
         else:
             how = "exited with code %s" % code
         return WorkerCrashed("the process running your code %s" % how)

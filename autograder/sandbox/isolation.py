@@ -1,0 +1,336 @@
+"""Confinement of the sandbox worker when the harness runs as root (Gradescope).
+
+When the harness is root, every worker process:
+
+* runs as a dedicated unprivileged uid/gid (one per grading run, from a pool, so
+  "kill every process of this uid" never touches anything else), with no
+  supplementary groups;
+* has rlimits on address space, CPU time, processes, file size and open files;
+* where the kernel allows (``unshare``), gets its own network namespace (no
+  interfaces but a down loopback: no network at all) and its own mount namespace
+  in which /tmp, /var/tmp, /dev/shm and its scratch folder are small private
+  tmpfs mounts, so it cannot fill the disk and leaves no files behind;
+* sees only its own folder: the harness's sources, tests, salt and results are
+  in root-only (0700) folders.
+
+When the harness is not root (a student's laptop), the worker is a plain
+subprocess of the same user: the same tests, the same time limits and value
+transport, but none of the above. See docs/security.md.
+"""
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import hashlib
+import os
+import resource
+import shutil
+import signal
+import subprocess
+
+UID_POOL = range(61000, 62000)
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+MS_REC = 0x4000
+MS_PRIVATE = 1 << 18
+MS_NOSUID = 2
+MS_NODEV = 4
+DEFAULT_LIMITS = {
+    "memory_mb": 4096,     # address space (virtual): torch maps far more than it touches
+    "cpu_seconds": 900,    # a backstop; calls have their own wall-clock limits
+    "processes": 64,       # per uid, threads included
+    "file_mb": 64,         # largest file the worker may write
+    "open_files": 256,
+    "tmpfs_mb": 128,       # each private tmpfs (/tmp, /var/tmp, /dev/shm, scratch)
+}
+
+
+class IsolationError(RuntimeError):
+    """The worker could not be confined as required; student code must not run."""
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def claim_uid(lock_dir: str = "/run/lock/agk-sandbox") -> tuple:
+    """Claim a free uid from the pool; returns (uid, lock file descriptor). Root only."""
+    if not os.path.isdir("/run/lock"):
+        lock_dir = "/tmp/agk-sandbox-locks"
+    os.makedirs(lock_dir, mode=0o700, exist_ok=True)
+    os.chmod(lock_dir, 0o700)
+    for uid in UID_POOL:
+        fd = os.open(os.path.join(lock_dir, "uid-%d.lock" % uid), os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        if not processes_of(uid):
+            return uid, fd
+        os.close(fd)  # leftovers of a crashed run: skip this uid
+    raise IsolationError("no free sandbox uid in %d-%d" % (UID_POOL.start, UID_POOL.stop - 1))
+
+
+def processes_of(uid: int) -> list:
+    """PIDs of the live (not zombie) processes whose real uid is ``uid``."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/status" % name, encoding="ascii", errors="replace") as fh:
+                status = dict(line.split(":", 1) for line in fh if ":" in line)
+        except OSError:
+            continue
+        if status.get("State", "").strip().startswith("Z"):
+            continue
+        uids = status.get("Uid", "").split()
+        if uids and int(uids[0]) == uid:
+            pids.append(int(name))
+    return pids
+
+
+def kill_uid(uid: int, rounds: int = 50) -> int:
+    """SIGKILL every process of ``uid`` (repeatedly, to catch forks in flight); returns how many."""
+    import time
+
+    killed = 0
+    for _ in range(rounds):
+        pids = processes_of(uid)
+        if not pids:
+            break
+        if killed:
+            time.sleep(0.01)
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        for pid in pids:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+    return killed
+
+
+def remove_files_of(uid: int, roots=("/tmp", "/var/tmp", "/dev/shm")) -> int:
+    """Delete files and folders owned by ``uid`` under ``roots`` (used when no private tmpfs)."""
+    removed = 0
+    for root in roots:
+        if not os.path.isdir(root):
+            continue
+        for dirpath, dirnames, filenames in os.walk(root, topdown=True):
+            for name in list(dirnames):
+                path = os.path.join(dirpath, name)
+                try:
+                    if os.lstat(path).st_uid == uid:
+                        shutil.rmtree(path, ignore_errors=True)
+                        dirnames.remove(name)
+                        removed += 1
+                except OSError:
+                    dirnames.remove(name)
+            for name in filenames:
+                path = os.path.join(dirpath, name)
+                try:
+                    if os.lstat(path).st_uid == uid:
+                        os.unlink(path)
+                        removed += 1
+                except OSError:
+                    pass
+    return removed
+
+
+def probe_namespaces() -> dict:
+    """Which namespaces this kernel/container lets root create (tested in a throwaway child)."""
+    result = {}
+    for name, flag in (("net", CLONE_NEWNET), ("mount", CLONE_NEWNS)):
+        pid = os.fork()
+        if pid == 0:  # child: try, report by exit code, never return
+            try:
+                ok = _libc().unshare(flag) == 0
+            except Exception:
+                ok = False
+            os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+        result[name] = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    return result
+
+
+class Confinement:
+    """Everything needed to start one confined worker (root harness only)."""
+
+    def __init__(self, limits: dict | None = None, cut_network: bool = True, private_tmp: bool = True):
+        if not is_root():
+            raise IsolationError("confinement needs root")
+        self.limits = dict(DEFAULT_LIMITS)
+        self.limits.update(limits or {})
+        self.uid, self._lock_fd = claim_uid()
+        self.gid = self.uid
+        available = probe_namespaces()
+        self.cut_network = cut_network and available["net"]
+        self.private_tmp = private_tmp and available["mount"]
+        self.notes = []
+        if cut_network and not self.cut_network:
+            self.notes.append("network NOT cut: this kernel/container does not allow network namespaces")
+        if private_tmp and not self.private_tmp:
+            self.notes.append("no private /tmp: files the worker leaves are deleted after grading instead")
+
+    def describe(self) -> str:
+        lim = self.limits
+        return ("worker uid %d; network %s; private tmpfs %s; limits: %d MB address space, %d s CPU, "
+                "%d processes, %d MB per file, %d open files"
+                % (self.uid, "cut" if self.cut_network else "NOT cut", "yes" if self.private_tmp else "no",
+                   lim["memory_mb"], lim["cpu_seconds"], lim["processes"], lim["file_mb"], lim["open_files"]))
+
+    def prepare(self, workdir: str, scratch: str) -> None:
+        """Ownership: the worker owns only its scratch folder; the rest of workdir is root's, read-only."""
+        for dirpath, dirnames, filenames in os.walk(workdir):
+            os.chmod(dirpath, 0o755)
+            for name in filenames:
+                os.chmod(os.path.join(dirpath, name), 0o644)
+        os.chown(scratch, self.uid, self.gid)
+        os.chmod(scratch, 0o700)
+
+    def preexec(self, scratch: str):
+        """A preexec_fn for Popen: namespaces, tmpfs, rlimits, then drop to the sandbox uid."""
+        lim = self.limits
+        uid, gid, net, tmp = self.uid, self.gid, self.cut_network, self.private_tmp
+        size = "size=%dm" % lim["tmpfs_mb"]
+
+        def run():
+            libc = _libc()
+            flags = (CLONE_NEWNET if net else 0) | (CLONE_NEWNS if tmp else 0)
+            if flags and libc.unshare(flags) != 0:
+                os._exit(120)
+            if tmp:
+                if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+                    os._exit(121)
+                for target, opts in (("/tmp", "mode=1777," + size), ("/var/tmp", "mode=1777," + size),
+                                     ("/dev/shm", "mode=1777," + size),
+                                     (scratch, "mode=700,uid=%d,gid=%d,%s" % (uid, gid, size))):
+                    if os.path.isdir(target) and libc.mount(b"tmpfs", target.encode(), b"tmpfs",
+                                                            MS_NOSUID | MS_NODEV, opts.encode()) != 0:
+                        os._exit(122)
+            for res, value in ((resource.RLIMIT_AS, lim["memory_mb"] << 20),
+                               (resource.RLIMIT_CPU, lim["cpu_seconds"]),
+                               (resource.RLIMIT_NPROC, lim["processes"]),
+                               (resource.RLIMIT_FSIZE, lim["file_mb"] << 20),
+                               (resource.RLIMIT_NOFILE, lim["open_files"]),
+                               (resource.RLIMIT_CORE, 0)):
+                resource.setrlimit(res, (value, value))
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            if os.getuid() != uid or os.geteuid() != uid:
+                os._exit(123)
+
+        return run
+
+    def cleanup(self) -> None:
+        kill_uid(self.uid)
+        if not self.private_tmp:
+            remove_files_of(self.uid)
+
+    def release(self) -> None:
+        self.cleanup()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+
+EXIT_REASONS = {120: "could not create the sandbox namespaces", 121: "could not make mounts private",
+                122: "could not mount the private tmpfs", 123: "could not drop privileges"}
+
+
+def check_python_reachable(python: str, confinement: Confinement) -> None:
+    """Fail loudly (IsolationError) if ``python`` cannot run as the sandbox uid."""
+    try:
+        proc = subprocess.run([python, "-I", "-c", "import numpy"], capture_output=True, text=True, timeout=120,
+                              cwd="/", env=dict({"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
+                                                **worker_library_path()),
+                              preexec_fn=_drop_only(confinement.uid, confinement.gid))
+        returncode, stderr = proc.returncode, proc.stderr
+    except OSError as exc:  # exec itself refused
+        returncode, stderr = -1, str(exc)
+    if returncode != 0:
+        detail = (stderr.strip().splitlines() or ["exit status %d" % returncode])[-1]
+        raise IsolationError(
+            "the sandbox worker cannot run %s as uid %d (%s). Every folder above the interpreter and its "
+            "site-packages must be readable and traversable by other users; set AUTOGRADER_WORKER_PYTHON "
+            "to such a venv. Student code was NOT run as root." % (python, confinement.uid, detail))
+
+
+def worker_library_path() -> dict:
+    from . import worker_library_path as wlp
+
+    return wlp()
+
+
+def _drop_only(uid, gid):
+    def run():
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+    return run
+
+
+SANDBOX_BASE = "/var/lib/agk-sandbox"  # outside /tmp, /var/tmp and /dev/shm, which the worker sees as tmpfs
+
+
+def sandbox_base() -> str:
+    return os.environ.get("AUTOGRADER_SANDBOX_BASE") or SANDBOX_BASE
+
+
+def mirror_venv(python: str, dest_root: str | None = None) -> str:
+    """A world-readable hard-link copy of the venv holding ``python`` (for checkouts in private folders).
+
+    Hard links share the files' bytes and permissions, so this is fast and small; it
+    is reused while the source venv is unchanged. Returns the mirrored interpreter.
+    """
+    venv = os.path.dirname(os.path.dirname(os.path.abspath(python)))
+    if not os.path.exists(os.path.join(venv, "pyvenv.cfg")):
+        raise IsolationError("%s is not inside a venv; set AUTOGRADER_WORKER_PYTHON" % python)
+    dest_root = dest_root or sandbox_base()
+    os.makedirs(dest_root, mode=0o755, exist_ok=True)
+    stamp = "%s-%x" % (hashlib.sha256(venv.encode()).hexdigest()[:12],
+                       int(os.stat(os.path.join(venv, "pyvenv.cfg")).st_mtime))
+    dest = os.path.join(dest_root, "agk-worker-venv-" + stamp)
+    target = os.path.join(dest, "bin", os.path.basename(python))
+    if os.path.exists(os.path.join(dest, ".complete")):
+        return target
+    tmp = dest + ".tmp-%d" % os.getpid()
+    shutil.rmtree(tmp, ignore_errors=True)
+    proc = subprocess.run(["cp", "-al", venv, tmp], capture_output=True, text=True)
+    if proc.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        subprocess.run(["cp", "-a", venv, tmp], check=True)
+    for dirpath, dirnames, filenames in os.walk(tmp):
+        os.chmod(dirpath, 0o755)
+    open(os.path.join(tmp, ".complete"), "w").close()
+    try:
+        os.rename(tmp, dest)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+            raise
+    return target
+
+
+def needs_mirror(python: str) -> bool:
+    """True when a folder above ``python``'s venv is closed to other users (e.g. a checkout in /root)."""
+    d = os.path.dirname(os.path.dirname(os.path.abspath(python)))
+    while True:
+        if not os.stat(d).st_mode & 0o001:
+            return True
+        parent = os.path.dirname(d)
+        if parent == d:
+            return False
+        d = parent
