@@ -371,6 +371,10 @@ class Sandbox:
             self.kill()
             self.restarts += 1
             raise SandboxTimeout("%s %s" % (what, reason))
+        if self.confinement is not None and self._proc is not None:
+            from .isolation import kill_uid
+
+            kill_uid(self.confinement.uid, keep=self._proc.pid)  # nothing outlives the call but the worker
         try:
             result, rmeta = codec.decode(reply, as_torch=False)
         except Exception as exc:  # decode raises CodecError; be strict about anything else too

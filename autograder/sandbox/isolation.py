@@ -96,13 +96,13 @@ def processes_of(uid: int) -> list:
     return pids
 
 
-def kill_uid(uid: int, rounds: int = 50) -> int:
-    """SIGKILL every process of ``uid`` (repeatedly, to catch forks in flight); returns how many."""
+def kill_uid(uid: int, rounds: int = 50, keep: int | None = None) -> int:
+    """SIGKILL every process of ``uid`` but ``keep`` (repeatedly, to catch forks in flight)."""
     import time
 
     killed = 0
     for _ in range(rounds):
-        pids = processes_of(uid)
+        pids = [p for p in processes_of(uid) if p != keep]
         if not pids:
             break
         if killed:
