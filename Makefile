@@ -41,6 +41,7 @@ release: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_grading.py
 	$(PY) bench/bench_a1_training.py
+	$(PY) bench/bench_adversarial.py
 
 clean:
 	rm -rf dist build *.egg-info

@@ -193,6 +193,8 @@ def pytest_sessionstart(session):
             st.submission_dir, [probes], call_timeout=st.grading["call_timeout"],
             threads=st.grading["threads"], max_reply_bytes=int(st.grading["max_reply_mb"]) << 20,
             confinement=st.confinement)
+        st.sandbox.preflight([rel[:-3].replace("/", ".") for rel in st.assignment.required_files
+                              if rel.endswith(".py") and os.path.exists(os.path.join(st.submission_dir, rel))])
     sandbox_mod.set_current(st.sandbox)
 
 

@@ -197,6 +197,7 @@ class Sandbox:
             "request_fd": req_r, "reply_fd": rep_w, "sys_path": sys_path, "cwd": os.path.join(wd, "scratch"),
             "student_paths": [self.submission_dir], "max_request_bytes": self.max_request_bytes,
             "threads": self.threads, "printed_limit": self.printed_limit,
+            "blocked_modules": sorted(self._poisoned),
         }
         config_path = os.path.join(wd, ".kit", "config.json")
         with open(config_path, "w", encoding="utf-8") as fh:
@@ -405,7 +406,8 @@ class Sandbox:
         """
         module = target.split(":", 1)[0]
         if module in self._poisoned:
-            raise SandboxTimeout(self._poisoned[module])
+            known = self._poisoned[module]
+            raise type(known)(str(known))
         if module not in self._imported:
             self.import_module(module, timeout=timeout)
         meta = {"op": "call", "target": target, "check_inputs": bool(check_inputs)}
@@ -422,10 +424,23 @@ class Sandbox:
             self._request({"op": "import", "module": module}, None, "importing %s" % module, timeout)
         except SandboxTimeout as exc:
             if "timed out" in str(exc):
-                self._poisoned[module] = ("%s (an infinite loop or slow work at module level?); "
-                                          "calls into this module are skipped" % exc)
+                self._poisoned[module] = SandboxTimeout(
+                    "%s (an infinite loop or slow work at module level?); calls into this module are skipped" % exc)
+            raise
+        except WorkerCrashed as exc:  # os._exit or a crash at import: it would happen every time
+            self._poisoned[module] = WorkerCrashed("%s; calls into this module are skipped" % exc)
             raise
         self._imported.add(module)
+
+    def preflight(self, modules) -> None:
+        """Import each module once, so one that hangs at import is found (and blocked in later
+        workers) before the tests run, instead of costing a time-out in every test that needs it.
+        Import errors are left for the tests to report."""
+        for module in modules:
+            try:
+                self.import_module(module)
+            except SandboxError:
+                pass
 
     def ping(self, timeout: float = 30.0) -> None:
         self._request({"op": "ping"}, None, "starting the sandbox worker", timeout)

@@ -39,7 +39,7 @@ MS_NODEV = 4
 DEFAULT_LIMITS = {
     "memory_mb": 4096,     # address space (virtual): torch maps far more than it touches
     "cpu_seconds": 900,    # a backstop; calls have their own wall-clock limits
-    "processes": 64,       # per uid, threads included
+    "processes": 32,       # per uid, threads included
     "file_mb": 64,         # largest file the worker may write
     "open_files": 256,
     "tmpfs_mb": 128,       # each private tmpfs (/tmp, /var/tmp, /dev/shm, scratch)
