@@ -43,10 +43,6 @@ def run_autograder(source: str, submission_dir: str, results_dir: str, root: str
     env.update({"AUTOGRADER_ROOT": root, "AUTOGRADER_SOURCE": source,
                 "AUTOGRADER_SUBMISSION_DIR": submission_dir, "AUTOGRADER_RESULTS_DIR": results_dir,
                 "AUTOGRADER_PYTHON": python or sys.executable})
-    if "AUTOGRADER_WORKER_PYTHON" not in env:
-        worker = worker_python(python or sys.executable)
-        if worker:
-            env["AUTOGRADER_WORKER_PYTHON"] = worker
     env.pop("AUTOGRADER_SEED_OVERRIDE", None)
     if seed is not None:
         env["AUTOGRADER_SEED_OVERRIDE"] = str(seed)
@@ -58,16 +54,6 @@ def run_autograder(source: str, submission_dir: str, results_dir: str, root: str
     data.setdefault("extra_data", {})
     data["_harness_log"] = (proc.stdout + proc.stderr)[-4000:]
     return data
-
-
-def worker_python(python: str) -> str | None:
-    """As root, the confined worker must be able to run ``python``: if a folder above its venv is
-    closed to other users (a checkout in /root, say), use a hard-link mirror of the venv."""
-    from .sandbox import isolation
-
-    if not isolation.is_root() or not isolation.needs_mirror(python):
-        return None
-    return isolation.mirror_venv(python)
 
 
 def prepare_source(kit: Kit, aid: str, dest: str, zip_path: str | None = None) -> str:

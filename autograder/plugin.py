@@ -180,17 +180,20 @@ def pytest_sessionstart(session):
         if isolation.is_root():  # Gradescope: student code must not run as root
             try:
                 st.confinement = isolation.Confinement({"memory_mb": int(st.grading["worker_memory_mb"])})
+                worker_python = isolation.reachable_python(
+                    os.environ.get("AUTOGRADER_WORKER_PYTHON") or sys.executable)
                 st.diagnostics.append("sandbox: " + st.confinement.describe())
                 st.diagnostics += st.confinement.notes
-            except isolation.IsolationError as exc:
+            except (isolation.IsolationError, OSError) as exc:
                 st.diagnostics.append("sandbox could not be confined: %s" % exc)
                 st.sandbox = _RefusingSandbox("sandbox error, not caused by your code: %s" % exc)
                 sandbox_mod.set_current(st.sandbox)
                 return
         else:
+            worker_python = None
             st.diagnostics.append("sandbox: plain subprocess of the current user (harness not root)")
         st.sandbox = sandbox_mod.Sandbox(
-            st.submission_dir, [probes], call_timeout=st.grading["call_timeout"],
+            st.submission_dir, [probes], python=worker_python, call_timeout=st.grading["call_timeout"],
             threads=st.grading["threads"], max_reply_bytes=int(st.grading["max_reply_mb"]) << 20,
             confinement=st.confinement)
         st.sandbox.preflight([rel[:-3].replace("/", ".") for rel in st.assignment.required_files

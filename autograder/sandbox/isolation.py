@@ -309,9 +309,11 @@ def mirror_venv(python: str, dest_root: str | None = None) -> str:
     tmp = dest + ".tmp-%d" % os.getpid()
     shutil.rmtree(tmp, ignore_errors=True)
     proc = subprocess.run(["cp", "-al", venv, tmp], capture_output=True, text=True)
-    if proc.returncode != 0:
+    if proc.returncode != 0:  # another file system: a full copy
         shutil.rmtree(tmp, ignore_errors=True)
-        subprocess.run(["cp", "-a", venv, tmp], check=True)
+        if subprocess.run(["cp", "-a", venv, tmp]).returncode != 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise IsolationError("could not copy the venv %s to %s for the sandbox user" % (venv, dest_root))
     for dirpath, dirnames, filenames in os.walk(tmp):
         os.chmod(dirpath, 0o755)
     open(os.path.join(tmp, ".complete"), "w").close()
@@ -322,6 +324,16 @@ def mirror_venv(python: str, dest_root: str | None = None) -> str:
         if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
             raise
     return target
+
+
+def reachable_python(python: str) -> str:
+    """``python``, or a hard-link mirror of its venv when a folder above the venv is closed to
+    other users (a checkout in /root, say). An interpreter outside a venv is returned as is;
+    if the sandbox uid cannot run it, the first call fails loudly."""
+    if needs_mirror(python) and os.path.exists(
+            os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(python))), "pyvenv.cfg")):
+        return mirror_venv(python)
+    return python
 
 
 def needs_mirror(python: str) -> bool:
