@@ -8,7 +8,7 @@ BASE_PYTHON ?= $(shell if [ -x /usr/bin/python3.11 ]; then echo /usr/bin/python3
 STAMP := $(VENV)/.installed-stamp
 ASSIGNMENTS ?=
 
-.PHONY: help venv test starter check release bench clean
+.PHONY: help venv test starter check release bench clean digits-cnn
 
 help:
 	@echo "make release   build dist/<id>-student.zip and dist/<id>-autograder.zip, then self-check them"
@@ -16,6 +16,7 @@ help:
 	@echo "make starter   regenerate student_starter/ from solutions/"
 	@echo "make check     self-check every assignment (reference full marks, starter 0, mistakes caught)"
 	@echo "make bench     print grading benchmarks"
+	@echo "make digits-cnn  retrain A3's digits CNN weights (committed; reproducible)"
 
 $(STAMP): pyproject.toml
 	@if [ ! -x $(PY) ]; then echo "creating $(VENV) with $(BASE_PYTHON)"; $(BASE_PYTHON) -m venv $(VENV); fi
@@ -42,6 +43,10 @@ bench: $(STAMP)
 	$(PY) bench/bench_grading.py
 	$(PY) bench/bench_a1_training.py
 	$(PY) bench/bench_adversarial.py
+
+digits-cnn: $(STAMP)  ## retrain A3's small digits CNN (deterministic) into solutions/a3_interpret/interpret/weights/
+	$(PY) assignments/a3_interpret/tools/train_digits_cnn.py
+	$(PY) -m autograder starter a3_interpret
 
 clean:
 	rm -rf dist build *.egg-info

@@ -28,7 +28,10 @@ def cmd_starter(kit, ids):
 
 
 def cmd_build(kit, ids, dist):
-    for aid in kit.resolve_ids(ids):
+    drafts = [aid for aid in kit.resolve_ids(ids) if aid not in kit.resolve_ids(ids, skip_drafts=True)]
+    for aid in drafts:
+        print("skipped %s: it is a draft (draft = true in its assignment.toml); name it to build it anyway" % aid)
+    for aid in kit.resolve_ids(ids, skip_drafts=True):
         t0 = time.monotonic()
         paths = build_zips(kit, aid, dist)
         for p in paths:
@@ -97,7 +100,7 @@ def main(argv=None) -> int:
             return cmd_check(kit, args.ids, args.zips)
         if args.verb == "release":
             cmd_build(kit, args.ids, args.dist)
-            return cmd_check(kit, args.ids, zips=args.dist)
+            return cmd_check(kit, kit.resolve_ids(args.ids, skip_drafts=True), zips=args.dist)
         if args.verb == "grade":
             return cmd_grade(kit, args.id, args.submission, args.results, args.zip_path, args.seed)
     except (ConfigError, MarkerError, BuildError, FileNotFoundError, ValueError) as exc:

@@ -1,0 +1,105 @@
+"""A3 oracles: Captum's own methods on the same seeded network, and closed forms.
+
+Run in the harness only. ``make_cnn`` comes from the probes so both sides build
+the same network.
+"""
+import numpy as np
+import torch
+from captum.attr import (GuidedBackprop, GuidedGradCam, IntegratedGradients, LayerConductance, LayerGradCam,
+                         Saliency)
+
+from probes.a3_probes import make_cnn  # noqa: F401  (re-exported for the tests)
+
+
+def inputs(rng, n=None, channels=1):
+    n = n or int(rng.integers(3, 6))
+    X = torch.tensor(rng.uniform(0.0, 1.0, size=(n, channels, 8, 8)))
+    y = torch.tensor(rng.integers(0, 10, size=n), dtype=torch.int64)
+    return X, y
+
+
+def _x(X):
+    return X.clone().requires_grad_(True)
+
+
+def saliency(model, X, y):
+    return Saliency(model).attribute(_x(X), target=y, abs=True).amax(dim=1).numpy()
+
+
+def guided(model, X, y):
+    return GuidedBackprop(model).attribute(_x(X), target=y).detach().numpy()
+
+
+def gradcam(model, X, y):
+    return LayerGradCam(model, model.features[2]).attribute(_x(X), target=y, relu_attributions=True)[:, 0].detach().numpy()
+
+
+def captum_maps(model, X, y):
+    layer = model.features[2]
+    return {
+        "Saliency": Saliency(model).attribute(_x(X), target=y, abs=True).numpy(),
+        "GuidedBackprop": GuidedBackprop(model).attribute(_x(X), target=y).detach().numpy(),
+        "LayerGradCam": LayerGradCam(model, layer).attribute(_x(X), target=y, relu_attributions=True).detach().numpy(),
+        "GuidedGradCam": GuidedGradCam(model, layer).attribute(_x(X), target=y).detach().numpy(),
+        "IntegratedGradients": IntegratedGradients(model).attribute(_x(X), target=y, baselines=0.0,
+                                                                    n_steps=50).detach().numpy(),
+        "LayerConductance": LayerConductance(model, layer).attribute(_x(X), target=y, baselines=0.0,
+                                                                     n_steps=50).detach().numpy(),
+    }
+
+
+# ---------------------------------------------------------------- style transfer, closed forms
+def gram(features, normalize=True):
+    n, c, h, w = features.shape
+    g = np.einsum("nchw,ndhw->ncd", features, features)
+    return g / (c * h * w) if normalize else g
+
+
+def content_loss(weight, current, original):
+    return float(weight * np.sum((current - original) ** 2))
+
+
+def style_loss(feats, layers, targets, weights):
+    return float(sum(w * np.sum((gram(feats[l]) - t) ** 2) for l, t, w in zip(layers, targets, weights)))
+
+
+def tv_loss(img, weight):
+    return float(weight * (np.sum(np.diff(img, axis=2) ** 2) + np.sum(np.diff(img, axis=3) ** 2)))
+
+
+def saliency_misconceptions(model, X, y):
+    """Values a saliency map takes under common mistakes."""
+    x = _x(X)
+    model(x).gather(1, y.view(-1, 1)).sum().backward()
+    g = x.grad.numpy()                                      # (N, C, H, W)
+    return {
+        "you took the max of the raw gradient; take the absolute value first": g.max(axis=1),
+        "you summed over channels; take the maximum of |gradient| over channels": np.abs(g).sum(axis=1),
+        "you averaged over channels; take the maximum of |gradient| over channels": np.abs(g).mean(axis=1),
+    }
+
+
+def gradcam_misconceptions(model, X, y):
+    layer = model.features[2]
+    kept = {}
+    handle = layer.register_forward_hook(lambda m, i, o: kept.update(A=o))
+    x = _x(X)
+    scores = model(x)
+    handle.remove()
+    A = kept["A"]
+    (G,) = torch.autograd.grad(scores.gather(1, y.view(-1, 1)).sum(), A)
+    A, G = A.detach().numpy(), G.numpy()
+    alpha = G.mean(axis=(2, 3), keepdims=True)
+    return {
+        "no ReLU: Grad-CAM keeps only the positive part of the weighted sum": (alpha * A).sum(axis=1),
+        "the channel weights must come from the gradients averaged over space, not the activations":
+            np.maximum((A.mean(axis=(2, 3), keepdims=True) * A).sum(axis=1), 0),
+        "you weighted by the gradient at each position instead of its spatial average":
+            np.maximum((G * A).sum(axis=1), 0),
+    }
+
+
+def plain_gradient(model, X, y):
+    x = _x(X)
+    model(x).gather(1, y.view(-1, 1)).sum().backward()
+    return x.grad.numpy()

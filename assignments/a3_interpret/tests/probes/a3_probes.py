@@ -1,0 +1,71 @@
+"""Probes for A3: build a seeded CNN in the worker, run the student's method on it.
+
+``make_cnn`` is shared with the harness's oracles (tests/oracles.py imports it), so
+both sides build the very same network from the same seed. No expected values here.
+"""
+import importlib
+
+import torch
+import torch.nn as nn
+
+
+class SmallCNN(nn.Module):
+    """The DigitsCNN architecture: (N, 1, 8, 8) -> (N, 10); Grad-CAM layer = features[2]."""
+
+    def __init__(self, in_channels=1):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(in_channels, 16, 3, padding=1), nn.ReLU(),
+                                      nn.Conv2d(16, 32, 3, padding=1), nn.ReLU())
+        self.pool = nn.MaxPool2d(2)
+        self.classifier = nn.Linear(32 * 4 * 4, 10)
+
+    def forward(self, x):
+        return self.classifier(self.pool(self.features(x)).flatten(1))
+
+
+def make_cnn(seed, in_channels=1):
+    """A seeded SmallCNN in float64 and eval mode, parameters frozen."""
+    torch.manual_seed(int(seed))
+    model = SmallCNN(in_channels).double().eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+def _fn(module, name):
+    return getattr(importlib.import_module("interpret." + module), name)
+
+
+def _untouched(model):
+    """True when the model still has its own nn.ReLU modules and is in eval mode."""
+    return (not model.training) and all(isinstance(model.features[i], nn.ReLU) and type(model.features[i]) is nn.ReLU
+                                        for i in (1, 3))
+
+
+def saliency(seed, X, y):
+    model = make_cnn(seed, X.shape[1])
+    return _fn("saliency", "compute_saliency_maps")(X, y, model)
+
+
+def guided(seed, X, y):
+    model = make_cnn(seed, X.shape[1])
+    out = _fn("guided_backprop", "guided_backprop")(X, y, model)
+    return {"map": out, "model_restored": _untouched(model)}
+
+
+def guided_relu(x, grad_output):
+    """Forward and backward of the student's GuidedReLU on given tensors."""
+    x = x.clone().requires_grad_(True)
+    out = _fn("guided_backprop", "GuidedReLU").apply(x)
+    out.backward(grad_output)
+    return {"out": out.detach(), "grad": x.grad}
+
+
+def gradcam(seed, X, y):
+    model = make_cnn(seed, X.shape[1])
+    return _fn("gradcam", "grad_cam")(X, y, model, model.features[2])
+
+
+def captum_maps(seed, X, y):
+    model = make_cnn(seed, X.shape[1])
+    return _fn("captum_maps", "attribution_maps")(X, y, model, model.features[2])

@@ -1,0 +1,21 @@
+"""Saliency maps (Simonyan et al., 2014): how much each pixel moves the correct class score."""
+import torch
+
+
+def compute_saliency_maps(X, y, model):
+    """Saliency map of each image for its correct class.
+
+        saliency[i, h, w] = max over channels c of | d score_{y_i}(X_i) / d X[i, c, h, w] |
+
+    Args:
+        X:     (N, C, H, W) float tensor of input images.
+        y:     (N,) int64 tensor of labels: the class whose score to explain.
+        model: a CNN in eval mode, mapping (N, C, H, W) to (N, num_classes) scores.
+
+    Returns:
+        (N, H, W) tensor, non-negative.
+
+    Hint: make a copy of X that requires gradients, pick each row's correct score
+    with ``scores.gather(1, y.view(-1, 1))``, sum them, and call ``backward()``.
+    """
+    raise NotImplementedError("interpret.saliency.compute_saliency_maps")

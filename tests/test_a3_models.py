@@ -1,0 +1,156 @@
+"""Assignment 3's given models: the committed DigitsCNN weights, their reproduction by the
+training script, the offline SqueezeNet error, and the architecture the graders hook into."""
+import importlib.util
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+import torch
+import torch.nn as nn
+
+from conftest import KIT
+
+A3 = "a3_interpret"
+sys.path.insert(0, KIT.path("solutions", A3))
+from interpret import models  # noqa: E402
+
+SCRIPT = KIT.path("assignments", A3, "tools", "train_digits_cnn.py")
+WEIGHTS = KIT.path("solutions", A3, "interpret", "weights", "digits_cnn.pt")
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("train_digits_cnn", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+train_script = _load_script()
+
+
+@pytest.fixture(scope="module")
+def split():
+    return train_script.digits_split()
+
+
+def split_accuracy(model, split):
+    _, _, X_test, y_test = split
+    return train_script.accuracy(model, X_test, y_test)
+
+
+def test_committed_weights_load_safely_and_reach_95_percent(split):
+    assert models.WEIGHTS_FILE == WEIGHTS
+    state = torch.load(WEIGHTS, map_location="cpu", weights_only=True)
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
+    model = models.load_digits_cnn()
+    assert not model.training
+    assert not any(p.requires_grad for p in model.parameters())
+    X_train, _, X_test, _ = split
+    assert X_test.shape == (359, 1, 8, 8) and X_train.shape == (1438, 1, 8, 8)
+    acc = split_accuracy(model, split)
+    assert acc >= 0.95, "committed DigitsCNN reaches only %.4f on the 20%% test split" % acc
+
+
+# Takes ~9 s here (the script trains for ~6-9 s on 2 CPU cores; under 40 s, so it retrains fully).
+def test_training_script_reproduces_the_committed_weights(split, tmp_path):
+    out = tmp_path / "weights" / "digits_cnn.pt"
+    proc = subprocess.run([sys.executable, SCRIPT, "--out", str(out)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "test accuracy" in proc.stdout
+    assert os.listdir(out.parent) == ["digits_cnn.pt"], "the atomic write left temporary files behind"
+    mine = split_accuracy(models.load_digits_cnn(out), split)
+    committed = split_accuracy(models.load_digits_cnn(), split)
+    assert abs(mine - committed) <= 0.01, "retrained %.4f vs committed %.4f" % (mine, committed)
+
+
+def test_squeezenet_offline_raises_a_clear_error_without_touching_the_network(monkeypatch, tmp_path):
+    """Downloads patched out the way torchvision's tests do: no cache, and any fetch fails."""
+    attempts = []
+
+    def no_download(url, dst, *args, **kwargs):
+        attempts.append(url)
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("load_squeezenet reached for the network: %r" % (args,))
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))  # an empty cache
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_download)
+    monkeypatch.setattr(torch.hub, "urlopen", no_network)
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    with pytest.raises(models.PretrainedWeightsUnavailable) as info:
+        models.load_squeezenet()
+    message = str(info.value)
+    assert attempts and attempts[0].endswith(".pth")
+    assert "\n" not in message
+    assert "could not download the SqueezeNet 1.1 ImageNet weights" in message
+    assert "load_digits_cnn()" in message and "works offline" in message
+
+
+def test_squeezenet_without_pretrained_weights_builds_offline():
+    model = models.load_squeezenet(pretrained=False)
+    assert not model.training and not any(p.requires_grad for p in model.parameters())
+    with torch.no_grad():
+        assert model(torch.zeros(1, 3, 224, 224)).shape == (1, 1000)
+
+
+def test_gradcam_layer_shape_and_distinct_relus():
+    model = models.load_digits_cnn()
+    assert model.gradcam_layer is model.features[2] and models.DigitsCNN.GRADCAM_LAYER == "features.2"
+    assert dict(model.named_modules())[models.DigitsCNN.GRADCAM_LAYER] is model.features[2]
+    seen = {}
+    model.features[2].register_forward_hook(lambda m, i, o: seen.__setitem__("cam", o.shape))
+    relu_calls = []
+    relus = [m for m in model.features if isinstance(m, nn.ReLU)]
+    assert len(relus) == 2 and relus[0] is not relus[1]
+    assert all(type(m) is nn.ReLU and not m.inplace for m in relus)
+    for m in relus:
+        m.register_forward_hook(lambda m, i, o: relu_calls.append(id(m)))
+    X, _ = models.load_digits_data()
+    scores = model(X[:5])
+    assert scores.shape == (5, 10)
+    assert seen["cam"] == (5, 32, 8, 8)
+    assert sorted(relu_calls) == sorted(id(m) for m in relus), "each ReLU module runs exactly once"
+
+
+def test_architecture_matches_the_graders_probe_network():
+    sys.path.insert(0, KIT.path("assignments", A3, "tests"))
+    try:
+        from probes.a3_probes import SmallCNN
+    finally:
+        sys.path.remove(KIT.path("assignments", A3, "tests"))
+    ours = {k: tuple(v.shape) for k, v in models.DigitsCNN().state_dict().items()}
+    theirs = {k: tuple(v.shape) for k, v in SmallCNN().state_dict().items()}
+    assert ours == theirs
+
+
+def test_missing_weights_error_names_the_file_and_the_make_target(tmp_path):
+    missing = tmp_path / "nope.pt"
+    with pytest.raises(FileNotFoundError) as info:
+        models.load_digits_cnn(missing)
+    message = str(info.value)
+    assert str(missing) in message and models.TRAIN_COMMAND in message and "\n" not in message
+
+
+def test_digits_data_and_rng_untouched():
+    X, y = models.load_digits_data()
+    assert X.shape == (1797, 1, 8, 8) and X.dtype == torch.float32
+    assert float(X.min()) == 0.0 and float(X.max()) == 1.0
+    assert y.shape == (1797,) and y.dtype == torch.int64 and set(y.tolist()) == set(range(10))
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    models.load_digits_cnn()
+    assert torch.equal(torch.rand(3), expected), "load_digits_cnn consumed the caller's random numbers"
+
+
+def test_importing_models_needs_neither_torchvision_nor_sklearn():
+    code = ("import sys; sys.path.insert(0, %r); import interpret.models; "
+            "print(sorted(m for m in ('torchvision', 'sklearn') if m in sys.modules))" % KIT.path("solutions", A3))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
