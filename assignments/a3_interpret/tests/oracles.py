@@ -103,3 +103,30 @@ def plain_gradient(model, X, y):
     x = _x(X)
     model(x).gather(1, y.view(-1, 1)).sum().backward()
     return x.grad.numpy()
+
+
+# ---------------------------------------------------------------- fooling and class visualisation
+def fooling(model, X, target, lr, max_iter, sign=1.0, normalise=True):
+    """The fooling image by normalised gradient ascent (sign=-1: descent; normalise=False: raw steps)."""
+    Xf = X.clone()
+    for _ in range(max_iter):
+        Xf.requires_grad_(True)
+        scores = model(Xf)
+        if int(scores.argmax(dim=1)) == int(target):
+            break
+        (g,) = torch.autograd.grad(scores[0, int(target)], Xf)
+        step = g / g.norm() if normalise else g
+        Xf = (Xf + sign * lr * step).detach()
+    return Xf.detach()
+
+
+def predicted(model, X):
+    with torch.no_grad():
+        return int(model(torch.as_tensor(X)).argmax(dim=1))
+
+
+def class_step(model, img, target, l2_reg, lr, l2_sign=-1.0, normalise=True):
+    x = img.clone().requires_grad_(True)
+    objective = model(x)[0, int(target)] + l2_sign * l2_reg * (x ** 2).sum()
+    (g,) = torch.autograd.grad(objective, x)
+    return (x + lr * (g / g.norm() if normalise else g)).detach().numpy()

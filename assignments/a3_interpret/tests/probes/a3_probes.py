@@ -69,3 +69,13 @@ def gradcam(seed, X, y):
 def captum_maps(seed, X, y):
     model = make_cnn(seed, X.shape[1])
     return _fn("captum_maps", "attribution_maps")(X, y, model, model.features[2])
+
+
+def fooling(seed, X, target_y, learning_rate, max_iter):
+    model = make_cnn(seed, X.shape[1])
+    return _fn("fooling", "make_fooling_image")(X, target_y, model, learning_rate=learning_rate, max_iter=max_iter)
+
+
+def class_step(seed, img, target_y, l2_reg, learning_rate):
+    model = make_cnn(seed, img.shape[1])
+    return _fn("class_viz", "class_visualization_step")(img, target_y, model, l2_reg, learning_rate)
