@@ -260,6 +260,8 @@ def check_python_reachable(python: str, confinement: Confinement) -> None:
         returncode, stderr = proc.returncode, proc.stderr
     except OSError as exc:  # exec itself refused
         returncode, stderr = -1, str(exc)
+    if returncode == 0 and confinement.private_tmp and under_masked(python):
+        returncode, stderr = -1, "it lies under /tmp, /var/tmp or /dev/shm, which the worker sees as empty"
     if returncode != 0:
         detail = (stderr.strip().splitlines() or ["exit status %d" % returncode])[-1]
         raise IsolationError(
@@ -336,9 +338,23 @@ def reachable_python(python: str) -> str:
     return python
 
 
+MASKED = ("/tmp", "/var/tmp", "/dev/shm")  # private tmpfs mounts in the worker's mount namespace
+
+
+def under_masked(path: str) -> bool:
+    """True when ``path`` (as given, or resolved) is under a folder the worker sees as empty tmpfs.
+    A venv's bin/python is a symlink: the worker execs the path as given, so both count."""
+    return any(p == m or p.startswith(m + os.sep)
+               for p in (os.path.abspath(path), os.path.realpath(path)) for m in MASKED)
+
+
 def needs_mirror(python: str) -> bool:
-    """True when a folder above ``python``'s venv is closed to other users (e.g. a checkout in /root)."""
+    """True when the worker could not reach ``python``'s venv: a folder above it is closed to
+    other users (e.g. a checkout in /root), or it lies under /tmp, /var/tmp or /dev/shm, which
+    the worker sees as empty private tmpfs mounts."""
     d = os.path.dirname(os.path.dirname(os.path.abspath(python)))
+    if under_masked(d):
+        return True
     while True:
         if not os.stat(d).st_mode & 0o001:
             return True
