@@ -6,7 +6,7 @@ import zipfile
 from autograder import seeds
 from autograder.results import check
 
-from conftest import (A1, A1_FILE, KIT, break_function, by_name, copy_reference, graded, max_total,
+from conftest import (A1, KIT, break_function, by_name, copy_reference, graded, max_total,
                       reference_text, write_submission)
 
 

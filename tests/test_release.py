@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from autograder import pins
-from autograder.build import BuildError, build_zips, check_student_tree, student_tree, unpack_zip
+from autograder.build import BuildError, build_zips, check_student_tree, unpack_zip
 from autograder.config import _load_toml
 from autograder.markers import normalize, solution_blocks
 from autograder.results import validate_schema
@@ -174,8 +174,7 @@ def test_collect_submission_builds_a_gradable_zip(student_release, a1_tree, tmp_
 
 
 def test_pins_agree_with_pyproject():
-    with open(KIT.path("pyproject.toml"), "rb") as fh:
-        deps = _load_toml(KIT.path("pyproject.toml"))["project"]["dependencies"]
+    deps = _load_toml(KIT.path("pyproject.toml"))["project"]["dependencies"]
     dev = {d.split("==")[0]: d.split("==")[1].split(";")[0].strip() for d in deps if "==" in d}
     for name, lines in pins.PINS.items():
         modern = [ln for ln in lines if "python_version <" not in ln]

@@ -1,5 +1,4 @@
 """Hidden checks of neural_nets/models.py: other shapes, a batch of one, finite differences."""
-import numpy as np
 import pytest
 
 import oracles

@@ -1,9 +1,8 @@
 """Public checks of neural_nets/models.py: forward values and backpropagated gradients."""
-import numpy as np
 import pytest
 
 import oracles
-from autograder import expect_close, expect_grad_close, expect_scalar, graded, sandbox
+from autograder import expect_grad_close, expect_scalar, graded, sandbox
 
 M = "neural_nets.models"
 

@@ -1,5 +1,4 @@
 """Hidden checks of A3: other seeds, a batch of one, unnormalised Gram matrices, larger images."""
-import numpy as np
 import torch
 
 import oracles

@@ -1,5 +1,4 @@
 """Public checks of fooling images and the class-visualisation step."""
-import numpy as np
 import torch
 
 import oracles
