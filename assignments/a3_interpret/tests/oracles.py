@@ -8,7 +8,7 @@ import torch
 from captum.attr import (GuidedBackprop, GuidedGradCam, IntegratedGradients, LayerConductance, LayerGradCam,
                          Saliency)
 
-from probes.a3_probes import make_cnn  # noqa: F401  (re-exported for the tests)
+from probes.a3_probes import features, make_cnn, make_feature_cnn  # noqa: F401  (re-exported for the tests)
 
 
 def inputs(rng, n=None, channels=1):
@@ -130,3 +130,42 @@ def class_step(model, img, target, l2_reg, lr, l2_sign=-1.0, normalise=True):
     objective = model(x)[0, int(target)] + l2_sign * l2_reg * (x ** 2).sum()
     (g,) = torch.autograd.grad(objective, x)
     return (x + lr * (g / g.norm() if normalise else g)).detach().numpy()
+
+
+def style_problem(rng, seed):
+    """Random images and targets for the style-transfer step on make_feature_cnn(seed)."""
+    cnn = make_feature_cnn(seed)
+    content = torch.tensor(rng.uniform(0, 1, size=(1, 3, 8, 10)))
+    style = torch.tensor(rng.uniform(0, 1, size=(1, 3, 8, 10)))
+    img = torch.tensor(rng.uniform(0, 1, size=(1, 3, 8, 10)))
+    weights = {"content_layer": 3, "content_weight": float(rng.uniform(0.5, 1.5)), "style_layers": [1, 3, 5],
+               "style_weights": [float(w) for w in rng.uniform(5.0, 20.0, size=3)], "tv_weight": float(rng.uniform(0.1, 0.5))}
+    with torch.no_grad():
+        content_target = features(cnn, content)[weights["content_layer"]]
+        style_feats = features(cnn, style)
+        style_targets = [torch.einsum("nchw,ndhw->ncd", style_feats[l], style_feats[l]) / style_feats[l][0].numel()
+                         for l in weights["style_layers"]]
+    return img, content_target, style_targets, weights
+
+
+def style_steps(seed, img, content_target, style_targets, w, lr, steps, zero_grad=True, tv=True):
+    """The style-transfer step with plain SGD, by autograd on closed-form losses (not the student's)."""
+    cnn = make_feature_cnn(seed)
+    img = img.clone()
+    acc = torch.zeros_like(img)
+    losses = []
+    for _ in range(steps):
+        x = img.clone().requires_grad_(True)
+        feats = features(cnn, x)
+        loss = w["content_weight"] * ((feats[w["content_layer"]] - content_target) ** 2).sum()
+        for layer, target, weight in zip(w["style_layers"], style_targets, w["style_weights"]):
+            f = feats[layer]
+            loss = loss + weight * ((torch.einsum("nchw,ndhw->ncd", f, f) / f[0].numel() - target) ** 2).sum()
+        if tv:
+            loss = loss + w["tv_weight"] * (((x[:, :, 1:] - x[:, :, :-1]) ** 2).sum()
+                                            + ((x[:, :, :, 1:] - x[:, :, :, :-1]) ** 2).sum())
+        (g,) = torch.autograd.grad(loss, x)
+        acc = g if zero_grad else acc + g
+        img = img - lr * acc
+        losses.append(float(loss))
+    return img.numpy(), np.array(losses)

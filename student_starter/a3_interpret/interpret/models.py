@@ -171,3 +171,87 @@ def load_digits_data():
     X = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0   # (N, 1, 8, 8)
     y = torch.tensor(digits.target, dtype=torch.int64)                        # (N,)
     return X, y
+
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def extract_features(x, cnn, imagenet_normalize=False):
+    """The output of every layer of a sequential CNN, in order.
+
+    Args:
+        x:   (1, 3, H, W) image in [0, 1].
+        cnn: an ``nn.Sequential`` of layers (``load_squeezenet().features`` or
+             ``random_feature_cnn()``).
+        imagenet_normalize: subtract ImageNet's mean and divide by its standard
+             deviation first (what SqueezeNet was trained on).
+
+    Returns:
+        a list with one (1, C_l, H_l, W_l) tensor per layer of ``cnn``.
+    """
+    if imagenet_normalize:
+        mean = torch.tensor(IMAGENET_MEAN, dtype=x.dtype).view(1, 3, 1, 1)
+        std = torch.tensor(IMAGENET_STD, dtype=x.dtype).view(1, 3, 1, 1)
+        x = (x - mean) / std
+    feats = []
+    for layer in cnn:
+        x = layer(x)
+        feats.append(x)
+    return feats
+
+
+def random_feature_cnn(seed=0):
+    """A VGG-like CNN with random (untrained) weights, for style transfer offline.
+
+    Gram matrices of random convolutional features already describe texture
+    well (Ustyuzhaninov et al., "What does it take to generate natural textures?",
+    ICLR 2017), so this network stands in for a pretrained one when SqueezeNet's
+    weights cannot be downloaded. Layers (index: output for a (1, 3, H, W) input):
+
+        0 Conv2d(3, 32, 3, pad 1)    1 ReLU   (1, 32, H, W)
+        2 Conv2d(32, 64, 3, pad 1)   3 ReLU   (1, 64, H, W)
+        4 AvgPool2d(2)                        (1, 64, H/2, W/2)
+        5 Conv2d(64, 128, 3, pad 1)  6 ReLU   (1, 128, H/2, W/2)
+        7 AvgPool2d(2)                        (1, 128, H/4, W/4)
+        8 Conv2d(128, 256, 3, pad 1) 9 ReLU   (1, 256, H/4, W/4)
+
+    Returns:
+        the ``nn.Sequential``, in eval mode with frozen parameters.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        cnn = nn.Sequential(
+            nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(),
+            nn.AvgPool2d(2),
+            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(),
+            nn.AvgPool2d(2),
+            nn.Conv2d(128, 256, 3, padding=1), nn.ReLU(),
+        )
+        for m in cnn:
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                nn.init.uniform_(m.bias, -0.1, 0.1)
+    return _freeze(cnn)
+
+
+def load_style_photos(size=128):
+    """scikit-learn's two bundled photos (a Chinese temple and a flower), offline.
+
+    Args:
+        size: the shorter side after resizing, in pixels.
+
+    Returns:
+        (china, flower): two (1, 3, size, W) float32 tensors in [0, 1].
+    """
+    from sklearn.datasets import load_sample_images
+
+    photos = []
+    for image in load_sample_images().images:                               # (427, 640, 3) uint8
+        x = torch.tensor(image, dtype=torch.float32).permute(2, 0, 1)[None] / 255.0   # (1, 3, 427, 640)
+        h, w = x.shape[2:]
+        new = (size, max(1, round(w * size / h))) if h <= w else (max(1, round(h * size / w)), size)
+        photos.append(torch.nn.functional.interpolate(x, size=new, mode="bilinear", align_corners=False,
+                                                      antialias=True))
+    return photos[0], photos[1]

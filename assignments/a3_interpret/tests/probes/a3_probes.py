@@ -79,3 +79,33 @@ def fooling(seed, X, target_y, learning_rate, max_iter):
 def class_step(seed, img, target_y, l2_reg, learning_rate):
     model = make_cnn(seed, img.shape[1])
     return _fn("class_viz", "class_visualization_step")(img, target_y, model, l2_reg, learning_rate)
+
+
+def make_feature_cnn(seed):
+    """A seeded three-layer feature extractor for the style-transfer step, float64, frozen."""
+    torch.manual_seed(int(seed))
+    cnn = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(),
+                        nn.AvgPool2d(2), nn.Conv2d(6, 5, 3, padding=1)).double().eval()
+    for p in cnn.parameters():
+        p.requires_grad_(False)
+    return cnn
+
+
+def features(cnn, x):
+    feats = []
+    for layer in cnn:
+        x = layer(x)
+        feats.append(x)
+    return feats
+
+
+def style_steps(seed, img, content_target, style_targets, weights, learning_rate, steps):
+    """``steps`` steps of the student's style_transfer_step with plain SGD; returns the image and losses."""
+    cnn = make_feature_cnn(seed)
+    img = img.clone().requires_grad_(True)
+    optimizer = torch.optim.SGD([img], lr=float(learning_rate))
+    step = _fn("style", "style_transfer_step")
+    losses = [float(step(img, optimizer, lambda x: features(cnn, x), weights["content_layer"], content_target,
+                         weights["content_weight"], weights["style_layers"], style_targets,
+                         weights["style_weights"], weights["tv_weight"])) for _ in range(int(steps))]
+    return {"img": img.detach(), "losses": torch.tensor(losses, dtype=torch.float64)}

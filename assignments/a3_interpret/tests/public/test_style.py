@@ -53,3 +53,24 @@ def test_tv_loss(rng):
             w * float(np.sum(np.diff(img, axis=2) ** 2)),
         "only horizontal differences: add the vertical ones (along axis 2)":
             w * float(np.sum(np.diff(img, axis=3) ** 2))})
+
+
+@graded(points=3)
+def test_style_transfer_step(rng, seed):
+    """style_transfer_step lowers content + style + TV loss by one optimiser step, three times over"""
+    s = seed % 1000
+    img, content_target, style_targets, w = oracles.style_problem(rng, s)
+    lr, steps = 1e-3, 3
+    got = sandbox.call("a3_probes:style_steps", s, img, content_target, style_targets, w, lr, steps)
+    name = S + ".style_transfer_step"
+    expected_img, expected_losses = oracles.style_steps(s, img, content_target, style_targets, w, lr, steps)
+    stale_img, stale_losses = oracles.style_steps(s, img, content_target, style_targets, w, lr, steps, zero_grad=False)
+    no_tv_img, no_tv_losses = oracles.style_steps(s, img, content_target, style_targets, w, lr, steps, tv=False)
+    expect_close(got["losses"], expected_losses, name=name, what="returned losses", rtol=1e-6, atol=1e-10,
+                 misconceptions={"the total loss leaves out tv_loss(img, tv_weight)": no_tv_losses,
+                                 "gradients accumulate across steps: call optimizer.zero_grad() before backward()":
+                                 stale_losses})
+    expect_close(got["img"], expected_img, name=name, what="image after the steps", rtol=1e-6, atol=1e-10,
+                 misconceptions={"gradients accumulate across steps: call optimizer.zero_grad() before backward()":
+                                 stale_img,
+                                 "the total loss leaves out tv_loss(img, tv_weight)": no_tv_img})
