@@ -2,6 +2,7 @@
 training script, the offline SqueezeNet error, and the architecture the graders hook into."""
 import importlib.util
 import os
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -89,6 +90,23 @@ def test_squeezenet_offline_raises_a_clear_error_without_touching_the_network(mo
     assert "\n" not in message
     assert "could not download the SqueezeNet 1.1 ImageNet weights" in message
     assert "load_digits_cnn()" in message and "works offline" in message
+    assert socket.getdefaulttimeout() is None, "load_squeezenet left its download timeout in place"
+
+
+def test_squeezenet_download_waits_at_most_the_timeout(monkeypatch, tmp_path):
+    """An unanswered download must fail after DOWNLOAD_TIMEOUT seconds, never hang: the timeout is set while
+    torchvision fetches the weights."""
+    seen = []
+
+    def record_timeout(url, dst, *args, **kwargs):
+        seen.append(socket.getdefaulttimeout())
+        raise socket.timeout("timed out")
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", record_timeout)
+    with pytest.raises(models.PretrainedWeightsUnavailable, match="timed out"):
+        models.load_squeezenet()
+    assert seen == [models.DOWNLOAD_TIMEOUT]
 
 
 def test_squeezenet_without_pretrained_weights_builds_offline():
@@ -154,3 +172,76 @@ def test_importing_models_needs_neither_torchvision_nor_sklearn():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+@pytest.fixture(scope="module")
+def squeezenet():
+    return models.load_squeezenet(pretrained=False).double()
+
+
+def test_notebook_maps_run_on_squeezenet_and_equal_captums(squeezenet):
+    """The notebook's SqueezeNet section (skipped offline) calls the reference maps on SqueezeNet, whose ReLUs are
+    in place and nested in Fire modules: each map must still equal Captum's own (random weights, small images)."""
+    from captum.attr import GuidedBackprop, LayerGradCam, Saliency
+    from interpret import gradcam, guided_backprop, saliency
+
+    torch.manual_seed(0)
+    X = torch.rand(2, 3, 64, 64, dtype=torch.float64)
+    y = torch.tensor([3, 917])
+    layer = squeezenet.features[12]
+    sal = saliency.compute_saliency_maps(X, y, squeezenet)
+    torch.testing.assert_close(sal, Saliency(squeezenet).attribute(X.clone().requires_grad_(True), target=y,
+                                                                     abs=True).amax(dim=1))
+    relus = [m for m in squeezenet.modules() if isinstance(m, nn.ReLU)]
+    gb = guided_backprop.guided_backprop(X, y, squeezenet)
+    assert [m for m in squeezenet.modules() if isinstance(m, nn.ReLU)] == relus, "the ReLUs were not put back"
+    torch.testing.assert_close(gb, GuidedBackprop(squeezenet).attribute(X.clone().requires_grad_(True), target=y))
+    cam = gradcam.grad_cam(X, y, squeezenet, layer)
+    expected = LayerGradCam(squeezenet, layer).attribute(X.clone().requires_grad_(True), target=y,
+                                                         relu_attributions=True)[:, 0]
+    assert cam.shape == expected.shape == (2, 3, 3)
+    torch.testing.assert_close(cam, expected)
+
+
+def test_style_photos_and_feature_networks():
+    china, flower = models.load_style_photos(32)
+    assert china.shape == (1, 3, 32, 48) and flower.shape == (1, 3, 32, 48)
+    assert 0.0 <= float(china.min()) and float(china.max()) <= 1.0 and float(china.std()) > 0.1
+    cnn = models.random_feature_cnn(seed=0)
+    feats = models.extract_features(china, cnn)
+    assert [tuple(f.shape[1:]) for f in feats] == [(32, 32, 48)] * 2 + [(64, 32, 48)] * 2 + [(64, 16, 24)] + \
+        [(128, 16, 24)] * 2 + [(128, 8, 12)] + [(256, 8, 12)] * 2
+    torch.testing.assert_close(feats[-1], cnn(china))
+    assert all(torch.equal(a, b) for a, b in zip(cnn.state_dict().values(),
+                                                 models.random_feature_cnn(seed=0).state_dict().values()))
+    sq = models.load_squeezenet(pretrained=False)
+    normalised = models.extract_features(china, sq.features, imagenet_normalize=True)
+    mean = torch.tensor(models.IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(models.IMAGENET_STD).view(1, 3, 1, 1)
+    torch.testing.assert_close(normalised[-1], sq.features((china - mean) / std))
+
+
+def test_style_transfer_driver_moves_towards_the_style():
+    """The given driver with the reference step: the loss falls, pixels stay in range, the style statistics of
+    the result move towards the style image's while the content image is the start."""
+    from interpret import style
+
+    china, flower = models.load_style_photos(24)
+    cnn = models.random_feature_cnn(seed=0)
+
+    def extract(img):
+        return models.extract_features(img, cnn)
+
+    layers = [1, 3, 6]
+    result, losses = style.style_transfer(china, flower, extract, 6, layers, [1e5] * 3, num_iterations=25,
+                                          progress=False)
+    assert result.shape == china.shape and not result.requires_grad
+    assert float(result.min()) >= 0.0 and float(result.max()) <= 1.0
+    assert len(losses) == 25 and losses[-1] < 0.5 * losses[0]
+
+    def style_distance(img):
+        with torch.no_grad():
+            a, b = extract(img), extract(flower)
+            return sum(float(((style.gram_matrix(a[i]) - style.gram_matrix(b[i])) ** 2).sum()) for i in layers)
+
+    assert style_distance(result) < 0.5 * style_distance(china)

@@ -120,6 +120,18 @@ def fooling(model, X, target, lr, max_iter, sign=1.0, normalise=True):
     return Xf.detach()
 
 
+def step_then_check(model, X, target, lr, max_iter):
+    """A fooling loop that steps before it checks the prediction (a catalogued mistake)."""
+    Xf = X.clone()
+    for _ in range(max_iter):
+        Xf.requires_grad_(True)
+        (g,) = torch.autograd.grad(model(Xf)[0, int(target)], Xf)
+        Xf = (Xf + lr * g / g.norm()).detach()
+        if predicted(model, Xf) == int(target):
+            break
+    return Xf.detach()
+
+
 def predicted(model, X):
     with torch.no_grad():
         return int(model(torch.as_tensor(X)).argmax(dim=1))

@@ -25,6 +25,7 @@ import torch
 import torch.nn as nn
 
 WEIGHTS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights", "digits_cnn.pt")
+DOWNLOAD_TIMEOUT = 20  # seconds without an answer before a download gives up
 TRAIN_COMMAND = "make digits-cnn"  # runs assignments/a3_interpret/tools/train_digits_cnn.py
 
 
@@ -146,7 +147,11 @@ def load_squeezenet(pretrained=True):
         from torchvision.models import SqueezeNet1_1_Weights, squeezenet1_1
     except ImportError as exc:
         raise ImportError("load_squeezenet needs torchvision: pip install torchvision (%s)" % exc) from None
+    import socket
+
     weights = SqueezeNet1_1_Weights.IMAGENET1K_V1 if pretrained else None
+    old_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)  # offline: fail in seconds, never hang
     try:
         model = squeezenet1_1(weights=weights)
     except (OSError, RuntimeError) as exc:  # URLError is an OSError; a bad hash or file a RuntimeError
@@ -155,7 +160,16 @@ def load_squeezenet(pretrained=True):
             "could not download the SqueezeNet 1.1 ImageNet weights (%s: %s); connect to the internet once "
             "(they are then cached under %s), or use load_digits_cnn(), which works offline"
             % (type(exc).__name__, reason, torch.hub.get_dir())) from None
+    finally:
+        socket.setdefaulttimeout(old_timeout)
     return _freeze(model)
+
+
+def imagenet_class_names():
+    """The 1000 ImageNet class names, in SqueezeNet's output order (needs torchvision)."""
+    from torchvision.models import SqueezeNet1_1_Weights
+
+    return list(SqueezeNet1_1_Weights.IMAGENET1K_V1.meta["categories"])
 
 
 def load_digits_data():
