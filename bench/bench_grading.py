@@ -201,17 +201,18 @@ def score_of(data: dict) -> tuple:
     return float(data.get("score", 0.0)), float(sum(t["max_score"] for t in tests)), len(tests)
 
 
-def run_sandboxed(tree: str, submission: str, work: str, i: int) -> dict:
+def run_sandboxed(tree: str, submission: str, work: str, i: int, python: str = None) -> dict:
     root = os.path.join(work, "root-%d" % i)
     os.makedirs(root)
     with open(os.path.join(root, "submission_metadata.json"), "w", encoding="utf-8") as fh:
         json.dump(SAMPLE_METADATA, fh)
-    data = run_autograder(tree, submission, os.path.join(root, "results"), root, timeout=GRADESCOPE_TIMEOUT_S)
+    data = run_autograder(tree, submission, os.path.join(root, "results"), root, python=python,
+                          timeout=GRADESCOPE_TIMEOUT_S)
     data.pop("_harness_log", None)
     return data
 
 
-def run_inprocess(tree: str, package_dir: str, work: str, i: int) -> dict:
+def run_inprocess(tree: str, package_dir: str, work: str, i: int, python: str = None) -> dict:
     out = os.path.join(work, "inprocess-%d.json" % i)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_")}
     with open(os.path.join(tree, "assignment.json"), encoding="utf-8") as fh:
@@ -220,7 +221,7 @@ def run_inprocess(tree: str, package_dir: str, work: str, i: int) -> dict:
     env.update({"AUTOGRADER_CONFIG": os.path.join(tree, "assignment.json"), "PYTHONPATH": tree,
                 "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
                 "OPENBLAS_NUM_THREADS": threads})
-    cmd = [sys.executable, "-m", "pytest", os.path.join(tree, "tests"), "-q", "-p", "no:cacheprovider",
+    cmd = [python or sys.executable, "-m", "pytest", os.path.join(tree, "tests"), "-q", "-p", "no:cacheprovider",
            "--rootdir", tree, "-c", os.path.join(tree, "pytest.ini"),
            "--inprocess", "--submission", package_dir, "--results", out]
     proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, timeout=GRADESCOPE_TIMEOUT_S)
@@ -263,7 +264,13 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=3, help="runs per mode (default 3)")
     p.add_argument("--interval", type=float, default=0.02, help="seconds between /proc samples (default 0.02)")
     p.add_argument("--json", default=None, metavar="PATH", help="also save the figures as JSON here")
+    p.add_argument("--python", default=None, metavar="PATH",
+                   help="interpreter of the grading venv (default: this one); e.g. a venv with the CPU-only torch "
+                        "wheel Gradescope installs, to judge memory against its 768 MB")
     args = p.parse_args(argv)
+    if args.python and not os.access(args.python, os.X_OK):
+        p.error("--python %s is not an executable interpreter; create the venv first (see bench/README.md)"
+                % args.python)
     aid, n = args.assignment, max(1, args.repeat)
     kit = Kit(ROOT)
     kit.assignment(aid)
@@ -284,8 +291,8 @@ def main(argv=None) -> int:
 
         modes = {"sandbox": [], "in-process": []}
         problems = []
-        for label, fn in (("sandbox", lambda i: run_sandboxed(tree, submission, work, i)),
-                          ("in-process", lambda i: run_inprocess(tree, package_dir, work, i))):
+        for label, fn in (("sandbox", lambda i: run_sandboxed(tree, submission, work, i, args.python)),
+                          ("in-process", lambda i: run_inprocess(tree, package_dir, work, i, args.python))):
             for i in range(n):
                 data, fig = measured(lambda: fn(i), args.interval)
                 score, total, ntests = score_of(data)
