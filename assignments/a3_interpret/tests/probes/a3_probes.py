@@ -50,7 +50,7 @@ def saliency(seed, X, y):
 def guided(seed, X, y):
     model = make_cnn(seed, X.shape[1])
     out = _fn("guided_backprop", "guided_backprop")(X, y, model)
-    return {"map": out, "model_restored": _untouched(model)}
+    return {"map": out, "model_restored": _untouched(model), "eval_mode": not model.training}
 
 
 def guided_relu(x, grad_output):

@@ -47,8 +47,11 @@ def test_guided_backprop(rng, seed, channels):
     expect_close(out["map"], oracles.guided(model, X, y), name=name, what="guided gradient", misconceptions={
         "this is the plain input gradient: the ReLUs were not replaced by GuidedReLU":
             oracles.plain_gradient(model, X, y)}, **TOL)
+    if not out["eval_mode"]:
+        raise Feedback("%s: the model was left in train mode; never call model.train() here (the caller's model "
+                       "must stay as it was, in eval mode)" % name)
     if not out["model_restored"]:
-        raise Feedback("%s: the model's nn.ReLU modules were not put back (or it was left in train mode)" % name)
+        raise Feedback("%s: the model's nn.ReLU modules were not put back" % name)
 
 
 @graded(points=3)
