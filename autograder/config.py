@@ -49,6 +49,14 @@ class Assignment:
     mistakes_file: str = "mistakes.toml"
     #: work in progress: `make release` skips it unless named; the self-check and tests cover it
     draft: bool = False
+    #: files taken when present (e.g. a model checkpoint), never compiled or imported by the intake
+    optional_files: list = field(default_factory=list)
+    #: largest size of one submitted file, in MB (a larger one is refused with a note)
+    max_file_mb: float = 5.0
+    #: [{"files": [...], "modules": [...], "reason": "..."}]: submitted files that must not import these
+    forbid_imports: list = field(default_factory=list)
+    #: {"gradescope": dataset fetched by setup.sh, "offline": dataset built locally}: held-out images
+    heldout: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict)
 
     @classmethod
@@ -64,15 +72,30 @@ class Assignment:
         for key in ("hidden_visibility", "public_visibility"):
             if grading[key] not in VISIBILITIES:
                 raise ConfigError("%s: grading.%s must be one of %s" % (where, key, ", ".join(VISIBILITIES)))
-        for rel in data["required_files"]:
+        optional = list(data.get("optional_files", []))
+        for rel in list(data["required_files"]) + optional:
             if os.path.isabs(rel) or ".." in rel.split("/"):
-                raise ConfigError("%s: required file %r must be a relative path inside the package" % (where, rel))
+                raise ConfigError("%s: submitted file %r must be a relative path inside the package" % (where, rel))
+        forbid = list(data.get("forbid_imports", []))
+        for rule in forbid:
+            if not isinstance(rule, dict) or not rule.get("files") or not rule.get("modules"):
+                raise ConfigError("%s: each [[forbid_imports]] needs files = [...] and modules = [...]" % where)
+            stray = [f for f in rule["files"] if f not in data["required_files"]]
+            if stray:
+                raise ConfigError("%s: forbid_imports names %s, which is not in required_files"
+                                  % (where, ", ".join(stray)))
+        heldout = dict(data.get("heldout", {}))
+        unknown = set(heldout) - {"gradescope", "offline"}
+        if unknown:
+            raise ConfigError("%s: unknown [heldout] key(s) %s" % (where, ", ".join(sorted(unknown))))
         return cls(id=data["id"], title=data["title"], package=data["package"],
                    required_files=list(data["required_files"]),
                    grader_packages=list(data.get("grader_packages", ["numpy", "pytest"])),
                    student_packages=list(data.get("student_packages", ["numpy", "pytest"])),
                    grading=grading, mistakes_file=data.get("mistakes_file", "mistakes.toml"),
-                   draft=bool(data.get("draft", False)), raw=data)
+                   draft=bool(data.get("draft", False)), optional_files=optional,
+                   max_file_mb=float(data.get("max_file_mb", 5.0)), forbid_imports=forbid, heldout=heldout,
+                   raw=data)
 
     def to_json_dict(self) -> dict:
         data = dict(self.raw)

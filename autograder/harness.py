@@ -58,7 +58,8 @@ def grade(source: str, submission: str, results_path: str, metadata: str | None 
     own_work = work is None
     work = work or tempfile.mkdtemp(prefix="agk-grade-")
     try:
-        located = locate(submission, a.required_files, os.path.join(work, "scratch"))
+        located = locate(submission, a.required_files, os.path.join(work, "scratch"), optional=a.optional_files,
+                         max_file_mb=a.max_file_mb)
         graded_dir = assemble(located, os.path.join(source, "starter", a.package), a.package,
                               os.path.join(work, "submission"))
         intake_path = os.path.join(work, "intake.json")

@@ -66,8 +66,11 @@ def _candidates(root: str) -> list:
     return out
 
 
-def locate(submission: str, required: list, scratch: str) -> dict:
-    """Map each required path to a readable file; unpack zips into ``scratch``.
+def locate(submission: str, required: list, scratch: str, optional=(), max_file_mb: float | None = None) -> dict:
+    """Map each required (and optional) path to a readable file; unpack zips into ``scratch``.
+
+    An optional file that is absent is simply left out; a file larger than
+    ``max_file_mb`` is refused with a note (a required one then counts as missing).
 
     Returns {"files": {rel: abs path}, "found": [...], "missing": [...], "notes": [...]}.
     """
@@ -81,16 +84,24 @@ def locate(submission: str, required: list, scratch: str) -> dict:
             roots.append(dest)
     pool = [(root, rel) for root in roots for rel in _candidates(root)]
     files, missing = {}, []
-    for want in required:
+    for want in list(required) + [rel for rel in optional if rel not in required]:
         base = want.split("/")[-1]
         exact = [(r, p) for r, p in pool if p == want or p.endswith("/" + want)]
         by_name = [(r, p) for r, p in pool if p.split("/")[-1] == base]
         choice = exact or by_name
         if not choice:
-            missing.append(want)
+            if want in required:
+                missing.append(want)
             continue
         choice.sort(key=lambda rp: (rp[1].count("/"), rp[1]))
         root, rel = choice[0]
+        size = os.path.getsize(os.path.join(root, rel))
+        if max_file_mb is not None and size > max_file_mb * (1 << 20):
+            notes.append("%s is %.1f MB, over the %g MB limit for one file; it was not graded (make it smaller, "
+                         "e.g. a model with fewer parameters, then upload again)" % (rel, size / 2**20, max_file_mb))
+            if want in required:
+                missing.append(want)
+            continue
         files[want] = os.path.join(root, rel)
         if len(choice) > 1:
             notes.append("several files could be %s; used %s" % (want, rel))

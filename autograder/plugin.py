@@ -90,6 +90,8 @@ class KitState:
         self.confinement = None
         #: instructor-only lines (how the sandbox was confined, what could not be)
         self.diagnostics = []
+        #: lines for the student at the top of the results (e.g. a refused import)
+        self.notes = []
 
     # -------------------------------------------------------------- grouping
     def is_hidden(self, item) -> bool:
@@ -196,9 +198,22 @@ def pytest_sessionstart(session):
             st.submission_dir, [probes], python=worker_python, call_timeout=st.grading["call_timeout"],
             threads=st.grading["threads"], max_reply_bytes=int(st.grading["max_reply_mb"]) << 20,
             confinement=st.confinement)
+    _apply_import_rules(st)
+    if not st.inprocess:
         st.sandbox.preflight([rel[:-3].replace("/", ".") for rel in st.assignment.required_files
                               if rel.endswith(".py") and os.path.exists(os.path.join(st.submission_dir, rel))])
     sandbox_mod.set_current(st.sandbox)
+
+
+def _apply_import_rules(st) -> None:
+    """Refuse submitted modules that break the assignment's forbid_imports rules (read, never run)."""
+    if not st.assignment.forbid_imports:
+        return
+    from .policy import violations
+
+    for module, message in violations(st.submission_dir, st.assignment.forbid_imports).items():
+        st.sandbox.refuse(module, message)
+        st.notes.append(message)
 
 
 class _RefusingSandbox:
@@ -324,6 +339,17 @@ class Leaderboard:
         if order not in ("asc", "desc"):
             raise ValueError("leaderboard order must be 'asc' or 'desc'")
         self._state.leaderboard[name] = {"name": name, "value": value, "order": order}
+
+
+@pytest.fixture(scope="session")
+def heldout(request):
+    """The held-out images and labels of ``[heldout]`` (harness only: send the worker images, never labels)."""
+    from . import heldout as heldout_mod
+
+    st = _state(request.config)
+    if not st.assignment.heldout:
+        raise RuntimeError("the heldout fixture needs a [heldout] table in assignment.toml")
+    return heldout_mod.load(st.root, st.assignment.heldout)
 
 
 @pytest.fixture

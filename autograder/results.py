@@ -74,7 +74,7 @@ def test_entry(group: dict, finished: bool) -> dict:
 def top_output(state) -> str:
     parts = []
     intake = state.intake or {}
-    for note in intake.get("notes", []):
+    for note in list(intake.get("notes", [])) + list(getattr(state, "notes", [])):
         parts.append(note)
     if intake.get("missing"):
         parts.append("Missing from your submission: %s. Found: %s." % (

@@ -78,6 +78,10 @@ class WorkerCrashed(SandboxError):
     """The worker process died (os._exit, a segfault, the memory limit...)."""
 
 
+class Refused(SandboxError):
+    """The grader refuses to run a submitted module (an assignment rule, e.g. a forbidden import)."""
+
+
 class BadReply(SandboxError):
     """The worker's reply could not be accepted (too large, malformed, unsupported)."""
 
@@ -197,7 +201,7 @@ class Sandbox:
             "request_fd": req_r, "reply_fd": rep_w, "sys_path": sys_path, "cwd": os.path.join(wd, "scratch"),
             "student_paths": [self.submission_dir], "max_request_bytes": self.max_request_bytes,
             "threads": self.threads, "printed_limit": self.printed_limit,
-            "blocked_modules": sorted(self._poisoned),
+            "blocked_modules": {name: str(exc) for name, exc in sorted(self._poisoned.items())},
         }
         config_path = os.path.join(wd, ".kit", "config.json")
         with open(config_path, "w", encoding="utf-8") as fh:
@@ -417,9 +421,18 @@ class Sandbox:
         """Like ``call``, and fail with InputMutated if an array argument was changed in place."""
         return self.call_with(target, args, kwargs, check_inputs=True)
 
+    def refuse(self, module: str, message: str) -> None:
+        """Never import ``module`` (nor let a probe import it): calls into it fail with ``message``."""
+        self._poisoned[module] = Refused(message)
+        if self._proc is not None:  # the running worker does not know yet
+            self.kill()
+
     def import_module(self, module: str, *, timeout: float | None = None) -> None:
         """Import ``module`` in the worker. A module whose import hangs is remembered,
         so later calls into it fail at once instead of waiting again."""
+        if module in self._poisoned:
+            known = self._poisoned[module]
+            raise type(known)(str(known))
         try:
             self._request({"op": "import", "module": module}, None, "importing %s" % module, timeout)
         except SandboxTimeout as exc:

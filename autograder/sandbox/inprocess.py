@@ -23,11 +23,27 @@ class InProcessSandbox:
         self.deadline = None
         self.deadline_reason = ""
         self.restarts = 0
+        self._refused = {}
 
     def call(self, target, *args, **kwargs):
         return self.call_with(target, args, kwargs)
 
+    def refuse(self, module, message):
+        from .worker import _Blocker
+
+        self._refused[module] = message
+        if not any(isinstance(f, _Blocker) for f in sys.meta_path):
+            sys.meta_path.insert(0, _Blocker(self._refused))  # shares the dict: probes cannot import it either
+        sys.modules.pop(module, None)
+
+    def _check_refused(self, module):
+        from . import Refused
+
+        if module in self._refused:
+            raise Refused(self._refused[module])
+
     def call_with(self, target, args=(), kwargs=None, *, timeout=None, check_inputs=False):
+        self._check_refused(target.split(":", 1)[0])
         value, _ = codec.decode(codec.encode([list(args), dict(kwargs or {})]), as_torch=True)
         names = [str(i + 1) for i in range(len(value[0]))] + ["%r" % k for k in value[1]]
         values = list(value[0]) + list(value[1].values())
@@ -48,6 +64,7 @@ class InProcessSandbox:
         return self.call_with(target, args, kwargs, check_inputs=True)
 
     def import_module(self, module, *, timeout=None):
+        self._check_refused(module)
         importlib.import_module(module)
 
     def close(self):

@@ -133,15 +133,16 @@ def _resolve(target):
 
 
 class _Blocker:
-    """Refuses modules whose import hung in an earlier worker, so they fail at once."""
+    """Refuses modules whose import hung in an earlier worker, or that the grader refuses to run
+    (blocked: {name: message}), so importing them fails at once."""
 
     def __init__(self, blocked):
-        self.blocked = set(blocked)
+        self.blocked = blocked if isinstance(blocked, dict) else {name: "" for name in blocked}
 
     def find_spec(self, name, path=None, target=None):
         if name in self.blocked:
-            raise ImportError("importing %s failed earlier (it did not finish in time, or it ended the "
-                              "process); it is skipped" % name)
+            raise ImportError(self.blocked[name] or "importing %s failed earlier (it did not finish in time, or "
+                              "it ended the process); it is skipped" % name)
         return None
 
 

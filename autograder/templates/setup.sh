@@ -39,6 +39,18 @@ else
         "$VENV/bin/python" -m pip install --quiet --extra-index-url "$TORCH_INDEX" -r "$SOURCE/requirements.txt"
     fi
 fi
+# Held-out data for grading a trained model ([heldout] gradescope = "..."): fetched here, where
+# Gradescope gives network, checked against its MD5, kept root-only in $SOURCE/data.
+# AUTOGRADER_HELDOUT=skip leaves it out (graders then use the [heldout] offline dataset).
+HELDOUT="$("$VENV/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("heldout", {}).get("gradescope", ""))' "$SOURCE/assignment.json")"
+if [ -n "$HELDOUT" ]; then
+    if [ "${AUTOGRADER_HELDOUT:-}" = "skip" ]; then
+        say "not fetching held-out data $HELDOUT (AUTOGRADER_HELDOUT=skip): the offline dataset will be used"
+    else
+        say "fetching held-out data $HELDOUT"
+        (cd "$SOURCE" && "$VENV/bin/python" -m autograder.heldout fetch "$HELDOUT" --dest "$SOURCE/data")
+    fi
+fi
 # Fail the image build now, not at the first submission.
 cd "$SOURCE"
 "$VENV/bin/python" - <<'PY'
