@@ -10,16 +10,24 @@ from .feedback import (Feedback, diagnose, expect_close, expect_equal, expect_fi
 __version__ = "0.1.0"
 
 
-def graded(points, visibility=None, name=None, tags=()):
+def graded(points, visibility=None, name=None, tags=(), timeout=None):
     """Mark a test as worth ``points`` on Gradescope.
 
     visibility: "visible" | "hidden" | "after_due_date" | "after_published"
                 (default: the assignment's public/hidden visibility by the test's folder).
     name:       shown on Gradescope (default: the first line of the docstring).
+    timeout:    seconds for this test (default: the assignment's grading.test_timeout).
     """
     from .plugin import graded_marker
 
-    return graded_marker(points, visibility=visibility, name=name, tags=tags)
+    return graded_marker(points, visibility=visibility, name=name, tags=tags, timeout=timeout)
+
+
+def assignment():
+    """The assignment being graded (its ``assignment.json``), for test modules at import time."""
+    from .plugin import current_assignment
+
+    return current_assignment()
 
 
 def __getattr__(name):

@@ -85,7 +85,7 @@ class Assignment:
                 raise ConfigError("%s: forbid_imports names %s, which is not in required_files"
                                   % (where, ", ".join(stray)))
         heldout = dict(data.get("heldout", {}))
-        unknown = set(heldout) - {"gradescope", "offline"}
+        unknown = set(heldout) - {"gradescope", "offline", "thresholds", "checkpoint", "points"}
         if unknown:
             raise ConfigError("%s: unknown [heldout] key(s) %s" % (where, ", ".join(sorted(unknown))))
         return cls(id=data["id"], title=data["title"], package=data["package"],

@@ -49,8 +49,14 @@ def pytest_addoption(parser):
                     help="run student code in this process (for pdb; no time limits, no isolation)")
 
 
-def graded_marker(points, visibility=None, name=None, tags=()):
-    return pytest.mark.graded(points=points, visibility=visibility, name=name, tags=list(tags))
+def graded_marker(points, visibility=None, name=None, tags=(), timeout=None):
+    return pytest.mark.graded(points=points, visibility=visibility, name=name, tags=list(tags), timeout=timeout)
+
+
+def current_assignment():
+    if _CURRENT_STATE is None:
+        raise RuntimeError("no grading session: run the tests with the autograder pytest plugin")
+    return _CURRENT_STATE.assignment
 
 
 class KitState:
@@ -263,9 +269,11 @@ def pytest_runtest_setup(item):
     if now >= st.budget_end:
         raise BudgetExhausted("not run: the autograder's time budget of %g s was used up by earlier tests"
                               % st.grading["budget"])
-    test_end = now + float(st.grading["test_timeout"])
+    marker = item.get_closest_marker("graded")
+    limit = float((marker.kwargs.get("timeout") if marker else None) or st.grading["test_timeout"])
+    test_end = now + limit
     if test_end < st.budget_end:
-        st.sandbox.deadline, st.sandbox.deadline_reason = test_end, "this test's time limit of %g s" % st.grading["test_timeout"]
+        st.sandbox.deadline, st.sandbox.deadline_reason = test_end, "this test's time limit of %g s" % limit
     else:
         st.sandbox.deadline, st.sandbox.deadline_reason = st.budget_end, "the autograder's overall time budget"
 

@@ -52,7 +52,7 @@ def _copy_required(src_root: str, required: list, dest: str) -> None:
 def make_mistake(kit: Kit, aid: str, mistake: dict, dest: str) -> None:
     """Write the reference's required files into ``dest`` with ``mistake`` applied."""
     a = kit.assignment(aid)
-    _copy_required(kit.path("solutions", aid), a.required_files, dest)
+    _copy_required(kit.path("solutions", aid), a.required_files + a.optional_files, dest)
     target = os.path.join(dest, mistake["file"])
     with open(target, encoding="utf-8") as fh:
         text = fh.read()
@@ -102,7 +102,7 @@ def check_assignment(kit: Kit, aid: str, zip_path: str | None = None, workers: i
         source = prepare_source(kit, aid, os.path.join(tmp, "source"), zip_path)
         jobs = []
         ref = os.path.join(tmp, "cand", "reference")
-        _copy_required(kit.path("solutions", aid), a.required_files, ref)
+        _copy_required(kit.path("solutions", aid), a.required_files + a.optional_files, ref)
         jobs.append(("reference", ref, None))
         starter = os.path.join(tmp, "cand", "starter")
         _copy_required(kit.path("student_starter", aid), a.required_files, starter)

@@ -38,9 +38,13 @@ def module_name(rel: str) -> str:
     return mod[:-len(".__init__")] if mod.endswith(".__init__") else mod
 
 
-def render_starter(solution_root: str, dest: str, label: str | None = None) -> list:
-    """Write the starter of ``solution_root`` into the (new) folder ``dest``; return the files."""
-    files = iter_files(solution_root)
+def render_starter(solution_root: str, dest: str, label: str | None = None, exclude=()) -> list:
+    """Write the starter of ``solution_root`` into the (new) folder ``dest``; return the files.
+
+    exclude: paths left out (an assignment's optional_files, e.g. the reference's trained
+    checkpoint: students make their own)."""
+    skip = {rel.replace("/", os.sep) for rel in exclude}
+    files = [rel for rel in iter_files(solution_root) if rel not in skip]
     for rel in files:
         src = os.path.join(solution_root, rel)
         out = os.path.join(dest, rel)
@@ -63,7 +67,8 @@ def master_notebooks(kit: Kit, aid: str) -> list:
 
 def render_all(kit: Kit, aid: str, dest: str) -> None:
     """The whole starter: the stripped package and the student notebooks."""
-    render_starter(kit.path("solutions", aid), dest, label=os.path.join("solutions", aid))
+    render_starter(kit.path("solutions", aid), dest, label=os.path.join("solutions", aid),
+                   exclude=kit.assignment(aid).optional_files)
     notebooks = master_notebooks(kit, aid)
     if notebooks:
         from .notebooks import write_student_notebook

@@ -183,7 +183,7 @@ def measured(fn, interval: float) -> tuple:
 def copy_required(kit: Kit, aid: str, dest: str) -> None:
     """The reference submission: the required files from solutions/<aid>."""
     a = kit.assignment(aid)
-    for rel in a.required_files:
+    for rel in a.required_files + [r for r in a.optional_files if os.path.exists(kit.path("solutions", aid, r))]:
         src = kit.path("solutions", aid, rel)
         os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
         shutil.copyfile(src, os.path.join(dest, rel))

@@ -1,0 +1,80 @@
+"""Part 2, PyTorch: three image classifiers.
+
+Every model takes a batch of images x (N, C, H, W) (float32) and returns class
+scores (N, num_classes), raw (no softmax: nn.CrossEntropyLoss and FocalLoss take
+scores). Build the layers in ``__init__`` and use them in ``forward``.
+
+Output size of a convolution or a pooling layer (the same formula for the width):
+
+    H_out = (H + 2 * padding - kernel_size) // stride + 1
+"""
+import torch
+import torch.nn as nn
+
+
+class TwoLayerNet(nn.Module):
+    """Flatten -> Linear(input_dim, hidden_size) -> sigmoid -> Linear(hidden_size, num_classes).
+
+    Args:
+        input_dim:   D = C * H * W, the number of values in one image.
+        hidden_size: H, hidden units.
+        num_classes: K.
+
+    forward(x): x (N, C, H, W) (or (N, D)) -> scores (N, K).
+    """
+
+    def __init__(self, input_dim, hidden_size, num_classes):
+        super().__init__()
+        raise NotImplementedError("cnn.models.TwoLayerNet.__init__")
+
+    def forward(self, x):
+        raise NotImplementedError("cnn.models.TwoLayerNet.forward")
+
+
+class VanillaCNN(nn.Module):
+    """Conv(7x7, 32 filters, stride 1, no padding) -> ReLU -> MaxPool(2x2, stride 2) -> Linear.
+
+    Args:
+        in_channels: C (3 for CIFAR-10).
+        num_classes: K.
+        image_size:  H = W of the input images (32 for CIFAR-10).
+
+    Shapes for CIFAR-10 (N, 3, 32, 32):
+        conv   (N, 32, 26, 26)      26 = (32 - 7) // 1 + 1
+        pool   (N, 32, 13, 13)      13 = (26 - 2) // 2 + 1
+        linear (N, 10)              from 32 * 13 * 13 = 5408 features
+
+    forward(x): x (N, C, image_size, image_size) -> scores (N, K).
+    """
+
+    def __init__(self, in_channels=3, num_classes=10, image_size=32):
+        super().__init__()
+        raise NotImplementedError("cnn.models.VanillaCNN.__init__")
+
+    def forward(self, x):
+        raise NotImplementedError("cnn.models.VanillaCNN.forward")
+
+
+class MyModel(nn.Module):
+    """Your own design for CIFAR-10: graded on held-out images, and on the leaderboard.
+
+    Rules: train it from scratch (no pretrained weights) and design it yourself (no
+    off-the-shelf architectures such as torchvision's ResNet). Keep it small enough to
+    train on a laptop CPU or a free GPU in under an hour; its saved weights must fit
+    the submission's size limit.
+
+    Args:
+        in_channels: C (3 for CIFAR-10).
+        num_classes: K.
+
+    forward(x): x (N, C, H, W) -> scores (N, K). It must accept 32x32 images; sizes
+    other than 32 are a bonus (the tests also use 16x16).
+    """
+
+    def __init__(self, in_channels=3, num_classes=10):
+        super().__init__()
+        # Your layers here, e.g. self.features = nn.Sequential(...)
+        raise NotImplementedError("cnn.models.MyModel.__init__")
+
+    def forward(self, x):
+        raise NotImplementedError("cnn.models.MyModel.forward")
