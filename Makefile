@@ -8,7 +8,7 @@ BASE_PYTHON ?= $(shell if [ -x /usr/bin/python3.11 ]; then echo /usr/bin/python3
 STAMP := $(VENV)/.installed-stamp
 ASSIGNMENTS ?=
 
-.PHONY: help venv test starter check release bench clean digits-cnn
+.PHONY: help venv test starter check release bench clean digits-cnn a2-mymodel
 
 help:
 	@echo "make release   build dist/<id>-student.zip and dist/<id>-autograder.zip, then self-check them"
@@ -17,6 +17,7 @@ help:
 	@echo "make check     self-check every assignment (reference full marks, starter 0, mistakes caught)"
 	@echo "make bench     print grading benchmarks"
 	@echo "make digits-cnn  retrain A3's digits CNN weights (committed; reproducible)"
+	@echo "make a2-mymodel  retrain A2's reference MyModel checkpoint on digits (committed; the self-check grades it)"
 
 $(STAMP): pyproject.toml
 	@if [ ! -x $(PY) ]; then echo "creating $(VENV) with $(BASE_PYTHON)"; $(BASE_PYTHON) -m venv $(VENV); fi
@@ -43,6 +44,8 @@ bench: $(STAMP)
 	$(PY) bench/bench_grading.py
 	$(PY) bench/bench_a1_training.py
 	$(PY) bench/bench_adversarial.py
+	$(PY) bench/bench_a2_conv.py
+	$(PY) bench/bench_a4_transformer.py
 
 digits-cnn: $(STAMP)  ## retrain A3's small digits CNN (deterministic) into solutions/a3_interpret/interpret/weights/
 	$(PY) assignments/a3_interpret/tools/train_digits_cnn.py
@@ -50,3 +53,6 @@ digits-cnn: $(STAMP)  ## retrain A3's small digits CNN (deterministic) into solu
 
 clean:
 	rm -rf dist build *.egg-info
+
+a2-mymodel: $(STAMP)  ## retrain A2's reference MyModel on digits into solutions/a2_cnn/cnn/mymodel.pt
+	$(PY) assignments/a2_cnn/tools/train_mymodel.py
