@@ -5,6 +5,8 @@
     check   [ID...] [--zips DIR]    self-check (reference full, starter 0, mistakes caught)
     release [ID...] [--dist DIR]    starter freshness + build + self-check of the built zips
     grade   ID SUBMISSION [--results FILE] [--zip FILE] [--seed N]
+    batch   ID FOLDER|EXPORT.zip [--out DIR] [--workers N] [--timeout S] [--zip FILE] [--regrade]
+    report  ID OUT                  rewrite a batch's report.md from OUT/results
 """
 from __future__ import annotations
 
@@ -69,6 +71,26 @@ def cmd_grade(kit, aid, submission, results, zip_path, seed):
     return 0
 
 
+def cmd_batch(kit, aid, input_path, out, workers, timeout, zip_path, regrade):
+    from .batch import run_batch
+
+    out = out or "batch-%s" % aid
+    summary = run_batch(aid, input_path, out, workers=workers, timeout=timeout, zip_path=zip_path, regrade=regrade,
+                        kit=kit)
+    print("graded %d submission(s) in %.1f s with %d worker(s)%s; wrote %s"
+          % (summary["graded"], summary["seconds"], summary["workers"],
+             " (%d already graded, kept)" % summary["skipped"] if summary["skipped"] else "",
+             ", ".join(os.path.join(out, n) for n in ("grades.csv", "report.md", "similarity.md", "results/"))))
+    return 0
+
+
+def cmd_report(kit, aid, out):
+    from .report import write_report
+
+    print("wrote %s" % write_report(out, aid))
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m autograder", description="Deep-learning course kit")
     sub = p.add_subparsers(dest="verb", required=True)
@@ -89,6 +111,17 @@ def main(argv=None) -> int:
     g.add_argument("--results", default=None, help="also write results.json here")
     g.add_argument("--zip", dest="zip_path", default=None, help="grade with this built autograder zip")
     g.add_argument("--seed", type=int, default=None, help="use this seed for public and hidden inputs")
+    bt = sub.add_parser("batch", help="grade a folder of submissions or a Gradescope export zip")
+    bt.add_argument("id")
+    bt.add_argument("input", help="a folder (one entry per submission) or Gradescope's export zip")
+    bt.add_argument("--out", default=None, help="output folder (default batch-<id>); rerun to resume")
+    bt.add_argument("--workers", type=int, default=None, help="gradings at once (default: number of cores)")
+    bt.add_argument("--timeout", type=float, default=None, help="seconds per submission (default: budget + 60)")
+    bt.add_argument("--zip", dest="zip_path", default=None, help="grade with this built autograder zip")
+    bt.add_argument("--regrade", action="store_true", help="grade again the submissions that have results")
+    rp = sub.add_parser("report", help="rewrite a batch's class report from its results")
+    rp.add_argument("id")
+    rp.add_argument("out", help="the batch's output folder")
     args = p.parse_args(argv)
     try:
         kit = Kit()
@@ -103,6 +136,15 @@ def main(argv=None) -> int:
             return cmd_check(kit, kit.resolve_ids(args.ids, skip_drafts=True), zips=args.dist)
         if args.verb == "grade":
             return cmd_grade(kit, args.id, args.submission, args.results, args.zip_path, args.seed)
+        if args.verb == "batch":
+            return cmd_batch(kit, args.id, args.input, args.out, args.workers, args.timeout, args.zip_path,
+                             args.regrade)
+        if args.verb == "report":
+            return cmd_report(kit, args.id, args.out)
+    except KeyboardInterrupt:
+        print("interrupted: finished submissions keep their results; run the same command again to resume",
+              file=sys.stderr)
+        return 130
     except (ConfigError, MarkerError, BuildError, FileNotFoundError, ValueError) as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 2
