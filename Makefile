@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_adversarial.py
 	$(PY) bench/bench_a2_conv.py
 	$(PY) bench/bench_a4_transformer.py
+	$(PY) bench/bench_batch.py
 
 digits-cnn: $(STAMP)  ## retrain A3's small digits CNN (deterministic) into solutions/a3_interpret/interpret/weights/
 	$(PY) assignments/a3_interpret/tools/train_digits_cnn.py
