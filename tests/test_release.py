@@ -102,6 +102,12 @@ def test_release_self_check_on_built_zips(dist, tmp_path):
     assert all_ok(reports), format_report(reports)
     a1 = reports[0]
     assert len(a1["mistakes"]) >= 6
+    for report in reports:  # the handout's points table adds up to what the grader awards
+        with open(KIT.path("assignments", report["assignment"], "handout.md"), encoding="utf-8") as fh:
+            total = [ln for ln in fh if ln.startswith("| **total**")]
+        assert total, "%s: handout.md has no '| **total** |' row in its points table" % report["assignment"]
+        public, hidden = [float(c.strip(" *") or 0) for c in total[0].strip().strip("|").split("|")[-2:]]
+        assert public + hidden == report["reference"].max_score, (report["assignment"], public, hidden)
 
 
 def test_every_catalogued_mistake_is_caught_and_named():
