@@ -28,13 +28,12 @@ import re
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from .config import Kit
+from .intake import _extract_zip
 from .local import SAMPLE_METADATA, prepare_source, run_autograder, stage_submission
 from .results import atomic_write_json, fallback
 
@@ -61,24 +60,12 @@ def _safe_key(name: str) -> str:
 
 
 def _extract_export(path: str, dest: str) -> str:
-    """Unpack a Gradescope export zip into ``dest`` (no member outside it, bounded size)."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = [i for i in zf.infolist() if not i.is_dir()]
-            if len(infos) > MAX_EXPORT_FILES or sum(i.file_size for i in infos) > MAX_EXPORT_BYTES:
-                raise BatchError("%s is too large to unpack (%d files); unpack it yourself and pass the folder"
-                                 % (path, len(infos)))
-            for info in infos:
-                parts = [p for p in info.filename.replace("\\", "/").split("/") if p not in ("", ".")]
-                if not parts or ".." in parts or info.filename.startswith("/"):
-                    continue
-                target = os.path.join(dest, *parts)
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                with zf.open(info) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out, 1 << 20)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise BatchError("could not read %s as a zip (%s); pass a folder of submissions or Gradescope's "
-                         "export zip" % (path, exc)) from None
+    """Unpack a Gradescope export zip into ``dest`` with the intake's safe extraction (larger limits)."""
+    notes = []
+    _extract_zip(path, dest, notes, max_bytes=MAX_EXPORT_BYTES, max_files=MAX_EXPORT_FILES)
+    if notes:
+        raise BatchError("could not read %s as a zip export (%s); unpack it yourself and pass the folder"
+                         % (path, notes[0]))
     return dest
 
 
@@ -216,12 +203,10 @@ def run_batch(aid: str, input_path: str, out: str, *, workers: int | None = None
         work = os.path.join(tmp, "work")
         os.makedirs(work)
         bar = _progress(len(todo), progress, "grading %s" % aid)
-        lock = threading.Lock()
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(grade_one, source, s, out, work, timeout) for s in todo]
-            for _ in as_completed(futures):
-                with lock:
-                    bar.update(1)
+            for _ in as_completed(futures):  # the bar is updated from this thread only
+                bar.update(1)
         bar.close()
         for stale in set(os.listdir(os.path.join(out, "results"))) - {s.key + ".json" for s in subs}:
             if stale.endswith(".json"):

@@ -18,23 +18,26 @@ MAX_ZIP_BYTES = 50 << 20
 MAX_ZIP_FILES = 2000
 
 
-def _extract_zip(path: str, dest: str, notes: list) -> None:
+def _extract_zip(path: str, dest: str, notes: list, max_bytes: int = MAX_ZIP_BYTES,
+                 max_files: int = MAX_ZIP_FILES) -> None:
+    """Unpack ``path`` into ``dest``: no member outside it, at most ``max_files`` files and
+    ``max_bytes`` unpacked; anything left out or unreadable is said in ``notes``."""
     try:
         with zipfile.ZipFile(path) as zf:
             infos = [i for i in zf.infolist() if not i.is_dir()]
-            if len(infos) > MAX_ZIP_FILES:
+            if len(infos) > max_files:
                 notes.append("%s has %d files; only the first %d were read"
-                             % (os.path.basename(path), len(infos), MAX_ZIP_FILES))
-                infos = infos[:MAX_ZIP_FILES]
+                             % (os.path.basename(path), len(infos), max_files))
+                infos = infos[:max_files]
             total = 0
             for info in infos:
                 parts = [p for p in info.filename.replace("\\", "/").split("/") if p not in ("", ".")]
                 if not parts or ".." in parts or any(p in SKIP_DIRS for p in parts) or info.filename.startswith("/"):
                     continue
                 total += info.file_size
-                if total > MAX_ZIP_BYTES:
+                if total > max_bytes:
                     notes.append("%s unpacks to more than %d MB; the rest was ignored"
-                                 % (os.path.basename(path), MAX_ZIP_BYTES >> 20))
+                                 % (os.path.basename(path), max_bytes >> 20))
                     break
                 target = os.path.join(dest, *parts)
                 os.makedirs(os.path.dirname(target), exist_ok=True)

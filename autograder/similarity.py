@@ -146,12 +146,13 @@ def compare(texts: dict, starter: dict, max_share: float = 0.5, min_fingerprints
     return pairs
 
 
-def _read_py(folder: str, rels: list) -> dict:
+def _read_py(folder: str, rels: list, names=None) -> dict:
+    """{name: text} of the readable files ``folder/rel`` (names default to the rels)."""
     out = {}
-    for rel in rels:
+    for rel, name in zip(rels, names or rels):
         try:
             with open(os.path.join(folder, rel), encoding="utf-8", errors="replace") as fh:
-                out[rel] = fh.read()
+                out[name] = fh.read()
         except OSError:
             continue
     return out
@@ -170,8 +171,8 @@ def collect_texts(kit, aid: str, subs: list) -> tuple:
                 os.makedirs(folder)
                 shutil.copy(sub.path, folder)
             found = locate(folder, rels, os.path.join(tmp, "scratch%d" % i), max_file_mb=a.max_file_mb)
-            texts[sub.key] = {rel: open(path, encoding="utf-8", errors="replace").read()
-                              for rel, path in found["files"].items()}
+            texts[sub.key] = _read_py("", [os.path.abspath(path) for path in found["files"].values()],
+                                      names=list(found["files"]))
     return texts, _read_py(kit.path("student_starter", aid), rels)
 
 

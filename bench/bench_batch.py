@@ -20,7 +20,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
-from autograder.batch import run_batch  # noqa: E402
+from autograder.batch import discover, run_batch  # noqa: E402
+from autograder.report import write_report  # noqa: E402
+from autograder.similarity import write_similarity  # noqa: E402
 from autograder.config import Kit  # noqa: E402
 from make_class import make_class  # noqa: E402
 
@@ -53,9 +55,6 @@ def main(argv=None):
             summary, wall, cpu = timed(lambda: run_batch(args.assignment, folder, out, workers=workers,
                                                          progress=False, kit=kit, similarity=False, report=False))
             t0 = time.perf_counter()
-            from autograder.report import write_report
-            from autograder.similarity import write_similarity
-            from autograder.batch import discover
             write_report(out, args.assignment)
             write_similarity(out, kit, args.assignment, discover(folder, tmp))
             extra = time.perf_counter() - t0

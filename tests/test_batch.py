@@ -113,7 +113,7 @@ def test_resume_grades_only_what_is_missing_and_retries_batch_errors(tmp_path, m
     first = batch.run_batch(A1, str(tmp_path / "subs"), out, workers=2, progress=False, kit=KIT, similarity=False)
     assert first["graded"] == 5
     broken = _results(out, "student003")
-    validate_schema({k: v for k, v in broken.items()})
+    validate_schema(broken)
     assert broken["score"] == 0 and "could not grade this submission (RuntimeError: disk full)" in broken["output"]
     assert "student003" in open(os.path.join(out, "report.md")).read()
     monkeypatch.setattr(batch, "run_autograder", real)
