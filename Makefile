@@ -8,12 +8,13 @@ BASE_PYTHON ?= $(shell if [ -x /usr/bin/python3.11 ]; then echo /usr/bin/python3
 STAMP := $(VENV)/.installed-stamp
 ASSIGNMENTS ?=
 
-.PHONY: help venv test starter check release bench clean digits-cnn a2-mymodel
+.PHONY: help venv test starter fixtures check release bench clean digits-cnn a2-mymodel
 
 help:
 	@echo "make release   build dist/<id>-student.zip and dist/<id>-autograder.zip, then self-check them"
 	@echo "make test      run the kit's test suite"
 	@echo "make starter   regenerate student_starter/ from solutions/"
+	@echo "make fixtures  regenerate the public fixtures (tests/fixtures/) from tests/cases.py and the oracles"
 	@echo "make check     self-check every assignment (reference full marks, starter 0, mistakes caught)"
 	@echo "make bench     print grading benchmarks"
 	@echo "make digits-cnn  retrain A3's digits CNN weights (committed; reproducible)"
@@ -33,6 +34,9 @@ test: $(STAMP)
 
 starter: $(STAMP)
 	$(PY) -m autograder starter
+
+fixtures: $(STAMP)
+	$(PY) -m autograder fixtures $(ASSIGNMENTS)
 
 check: $(STAMP)
 	$(PY) -m autograder check $(ASSIGNMENTS)

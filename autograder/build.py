@@ -6,13 +6,21 @@ renamed into ``dist/`` only when complete.
 Student tree (``dist/<id>-student.zip``, one top folder ``<id>/``)::
 
     README.md  assignment.json  conftest.py  pytest.ini  requirements.txt
-    collect_submission.py  <package>/ (starter)  tests/ (public tests, probes, oracles)
-    autograder/ (the engine: the same code that grades on Gradescope)
+    collect_submission.py  <package>/ (starter)
+    tests/{public,probes,fixtures}/   (public tests, worker-side probes, the oracle's answers on fixed inputs)
+    autograder/ (the grading runtime only: the same code that grades on Gradescope)
 
 Autograder tree (``dist/<id>-autograder.zip``, files at the root as Gradescope wants)::
 
     setup.sh  run_autograder  requirements.txt  assignment.json  conftest.py  pytest.ini
-    salt  autograder/  starter/<package>/  tests/{public,hidden,probes,...}
+    salt  autograder/ (grading runtime)  starter/<package>/
+    tests/ (public, hidden, probes, fixtures, and the instructor-only oracles.py and cases.py)
+
+No answer key reaches students: everything at the top of ``tests/`` (the oracles, the
+case builders) and ``tests/hidden/`` stays in the autograder zip. Of the engine, both
+zips get the grading runtime (:data:`RUNTIME`) alone; the authoring tools (build,
+starter, markers, notebooks, fixtures generation, self-check) and the class tools
+(batch, report, similarity) stay in the instructor's repository.
 """
 from __future__ import annotations
 
@@ -24,14 +32,20 @@ import stat
 import tempfile
 import zipfile
 
-from . import pins
+from . import fixturegen, pins
 from .config import Assignment, Kit
-from .markers import normalize, solution_blocks
 from .starter import IGNORED_DIRS, iter_files, stale_files
 
 ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
 TEMPLATES = os.path.join(ENGINE_DIR, "templates")
 EXECUTABLE = ("setup.sh", "run_autograder")
+#: the grading runtime: what both zips carry of the engine (paths inside autograder/)
+RUNTIME = ("__init__.py", "plugin.py", "feedback.py", "fixtures.py", "properties.py", "seeds.py", "results.py", "config.py",
+           "harness.py", "intake.py", "policy.py", "heldout.py", "checks.py",
+           "sandbox/__init__.py", "sandbox/codec.py", "sandbox/worker.py", "sandbox/inprocess.py",
+           "sandbox/isolation.py", "schema/results.schema.json")
+#: what the student release carries of an assignment's tests/ (never the oracles, cases or hidden tests)
+STUDENT_TESTS = ("public", "probes", "fixtures")
 CONFTEST = '''"""Loads the course kit's pytest plugin: sandboxed calls, seeded inputs, feedback."""
 pytest_plugins = ["autograder.plugin"]
 '''
@@ -51,8 +65,11 @@ def _copytree(src: str, dst: str) -> None:
 
 
 def copy_engine(dest: str) -> None:
-    """A copy of the ``autograder`` package (shared code has one home; releases get a copy)."""
-    _copytree(ENGINE_DIR, os.path.join(dest, "autograder"))
+    """A copy of the engine's grading runtime (shared code has one home; releases get a copy)."""
+    for rel in RUNTIME:
+        out = os.path.join(dest, "autograder", rel)
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        shutil.copy2(os.path.join(ENGINE_DIR, rel), out)
 
 
 def _write(path: str, text: str, mode: int | None = None) -> None:
@@ -66,15 +83,20 @@ def _write(path: str, text: str, mode: int | None = None) -> None:
 def _common(kit: Kit, a: Assignment, dest: str, include_hidden: bool) -> None:
     tests_src = kit.path("assignments", a.id, "tests")
     tests_dst = os.path.join(dest, "tests")
-    ignore = [*IGNORED_DIRS, "*.pyc", ".*"] + ([] if include_hidden else ["hidden"])
-    shutil.copytree(tests_src, tests_dst, ignore=shutil.ignore_patterns(*ignore))
+    if include_hidden:
+        _copytree(tests_src, tests_dst)
+    else:
+        os.makedirs(tests_dst)
+        for sub in STUDENT_TESTS:
+            if os.path.isdir(os.path.join(tests_src, sub)):
+                _copytree(os.path.join(tests_src, sub), os.path.join(tests_dst, sub))
     _write(os.path.join(dest, "assignment.json"), json.dumps(a.to_json_dict(), indent=2) + "\n")
     _write(os.path.join(dest, "conftest.py"), CONFTEST)
     _write(os.path.join(dest, "pytest.ini"), PYTEST_INI)
     copy_engine(dest)
 
 
-def _check_starter_fresh(kit: Kit, aid: str) -> None:
+def _check_generated_fresh(kit: Kit, aid: str) -> None:
     a = kit.assignment(aid)
     if not os.path.isdir(kit.path("solutions", aid, a.package)):
         raise BuildError("solutions/%s/%s does not exist; write the reference package there first" % (aid, a.package))
@@ -84,12 +106,15 @@ def _check_starter_fresh(kit: Kit, aid: str) -> None:
     if stale:
         raise BuildError("student_starter/%s is out of date with solutions/%s (%s); run `make starter` and commit"
                          % (aid, aid, ", ".join(stale[:5])))
+    problem = fixturegen.problem(kit, aid)
+    if problem:
+        raise BuildError(problem)
 
 
 def student_tree(kit: Kit, aid: str, dest: str) -> str:
     """Assemble the student release of ``aid`` into the new folder ``dest``/<aid>; return it."""
     a = kit.assignment(aid)
-    _check_starter_fresh(kit, aid)
+    _check_generated_fresh(kit, aid)
     root = os.path.join(dest, aid)
     os.makedirs(root)
     _copytree(kit.path("student_starter", aid, a.package), os.path.join(root, a.package))
@@ -116,7 +141,7 @@ def student_tree(kit: Kit, aid: str, dest: str) -> str:
 def autograder_tree(kit: Kit, aid: str, dest: str, salt: str | None = None) -> str:
     """Assemble the Gradescope autograder of ``aid`` directly into the new folder ``dest``."""
     a = kit.assignment(aid)
-    _check_starter_fresh(kit, aid)
+    _check_generated_fresh(kit, aid)
     os.makedirs(dest, exist_ok=True)
     _copytree(kit.path("student_starter", aid, a.package), os.path.join(dest, "starter", a.package))
     _common(kit, a, dest, include_hidden=True)
@@ -148,53 +173,12 @@ def default_salt(kit: Kit, aid: str) -> str:
 
 
 def check_student_tree(kit: Kit, aid: str, root: str) -> None:
-    """Refuse a student tree holding solution text, hidden tests or caches."""
-    problems = []
-    blocks = []
-    sol_root = kit.path("solutions", aid)
-    for rel in iter_files(sol_root):
-        if rel.endswith(".py"):
-            with open(os.path.join(sol_root, rel), encoding="utf-8") as fh:
-                blocks += [("solutions/%s/%s" % (aid, rel), b) for b in solution_blocks(fh.read(), rel) if b]
-    from .starter import master_notebooks
+    """Refuse a student tree holding any part of the answer key (see :mod:`autograder.scan`)."""
+    from .scan import problems
 
-    for path in master_notebooks(kit, aid):
-        from .notebooks import notebook_solution_blocks
-
-        label = "assignments/%s/%s" % (aid, os.path.basename(path))
-        blocks += [(label, b) for b in notebook_solution_blocks(path)]
-    for dirpath, dirnames, filenames in os.walk(root):
-        for d in dirnames:
-            if d in IGNORED_DIRS or d == "hidden":
-                problems.append("%s/ must not be in the student release" % os.path.relpath(os.path.join(dirpath, d), root))
-        for name in filenames:
-            text = _searchable_text(os.path.join(dirpath, name))
-            if text is None:
-                continue
-            for label, block in blocks:
-                if block in text:
-                    problems.append("%s contains solution text from %s: %r"
-                                    % (os.path.relpath(os.path.join(dirpath, name), root), label,
-                                       block.splitlines()[0][:60]))
-    if problems:
-        raise BuildError("student release of %s is unsafe: %s" % (aid, "; ".join(problems[:5])))
-
-
-def _searchable_text(path: str) -> str | None:
-    """A file's text, normalised; for notebooks, the cells' sources (not the JSON)."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            raw = fh.read()
-    except UnicodeDecodeError:
-        return None
-    if path.endswith(".ipynb"):
-        try:
-            cells = json.loads(raw).get("cells", [])
-            raw = "\n".join("".join(c.get("source", "")) if isinstance(c.get("source"), list)
-                            else c.get("source", "") for c in cells)
-        except (ValueError, AttributeError):
-            pass
-    return normalize(raw)
+    found = problems(kit, aid, root)
+    if found:
+        raise BuildError("student release of %s is unsafe: %s" % (aid, "; ".join(found[:5])))
 
 
 def write_zip(tree: str, zip_path: str, arc_root: str = "") -> str:

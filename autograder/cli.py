@@ -1,6 +1,7 @@
 """``python -m autograder <verb>``: a thin layer over library functions.
 
     starter [ID...]                 regenerate student_starter/ from solutions/
+    fixtures [ID...]                regenerate tests/fixtures/ (public inputs and the oracle's answers)
     build   [ID...] [--dist DIR]    write dist/<id>-student.zip and dist/<id>-autograder.zip
     check   [ID...] [--zips DIR]    self-check (reference full, starter 0, mistakes caught)
     release [ID...] [--dist DIR]    starter freshness + build + self-check of the built zips
@@ -26,6 +27,23 @@ def cmd_starter(kit, ids):
     for aid in kit.resolve_ids(ids):
         path = generate(kit, aid)
         print("wrote %s" % os.path.relpath(path, kit.root))
+    return 0
+
+
+def cmd_fixtures(kit, ids):
+    from .fixturegen import generate, has_cases, read_meta
+
+    for aid in kit.resolve_ids(ids):
+        if not has_cases(kit, aid):
+            print("skipped %s: it has no tests/cases.py" % aid)
+            continue
+        t0 = time.monotonic()
+        path = generate(kit, aid)
+        summary = (read_meta(path) or {}).get("summary", {})
+        size = sum(os.path.getsize(os.path.join(path, n)) for n in os.listdir(path))
+        print("wrote %s: %d cases, %d values, %d arrays, %.0f kB in %.1f s"
+              % (os.path.relpath(path, kit.root), summary.get("cases", 0), summary.get("values", 0),
+                 summary.get("arrays", 0), size / 1024, time.monotonic() - t0))
     return 0
 
 
@@ -96,6 +114,8 @@ def main(argv=None) -> int:
     sub = p.add_subparsers(dest="verb", required=True)
     s = sub.add_parser("starter", help="regenerate student_starter/ from solutions/")
     s.add_argument("ids", nargs="*")
+    f = sub.add_parser("fixtures", help="regenerate the public fixtures from tests/cases.py and the oracles")
+    f.add_argument("ids", nargs="*")
     b = sub.add_parser("build", help="build the student and autograder zips")
     b.add_argument("ids", nargs="*")
     b.add_argument("--dist", default="dist")
@@ -127,6 +147,8 @@ def main(argv=None) -> int:
         kit = Kit()
         if args.verb == "starter":
             return cmd_starter(kit, args.ids)
+        if args.verb == "fixtures":
+            return cmd_fixtures(kit, args.ids)
         if args.verb == "build":
             return cmd_build(kit, args.ids, args.dist)
         if args.verb == "check":
@@ -145,7 +167,7 @@ def main(argv=None) -> int:
         print("interrupted: finished submissions keep their results; run the same command again to resume",
               file=sys.stderr)
         return 130
-    except (ConfigError, MarkerError, BuildError, FileNotFoundError, ValueError) as exc:
+    except (ConfigError, MarkerError, BuildError, FileNotFoundError, ValueError, RuntimeError) as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 2
     return 0

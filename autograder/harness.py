@@ -2,8 +2,8 @@
 
 1. intake: find the required files in the submission (folders, zips), build the
    graded package in a fresh work folder (starter + the student's files);
-2. seeds: public = hash of the submitted files; hidden = that hash mixed with the
-   autograder's salt;
+2. seeds: public inputs are fixed (fixtures); hidden = a hash of the submitted files
+   mixed with the autograder's salt;
 3. run pytest (public + hidden tests, the kit plugin) in a child process with a
    hard time limit; the plugin rewrites results.json after every test;
 4. always leave a valid results.json: if pytest died or ran out of time, the
@@ -66,7 +66,6 @@ def grade(source: str, submission: str, results_path: str, metadata: str | None 
         with open(intake_path, "w", encoding="utf-8") as fh:
             json.dump({k: located[k] for k in ("found", "missing", "notes")}, fh)
         digest = seeds.files_digest(graded_dir, a.required_files)
-        seed = seeds.seed_from(digest) if seed_override is None else seed_override
         hidden_seed = seeds.seed_from(digest, _read_salt(source)) if seed_override is None else seed_override
         budget = float(a.grading["budget"])
         env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_")}
@@ -74,7 +73,7 @@ def grade(source: str, submission: str, results_path: str, metadata: str | None 
             "PYTHONPATH": source, "PYTHONDONTWRITEBYTECODE": "1",
             "AUTOGRADER_CONFIG": os.path.join(source, "assignment.json"),
             "AUTOGRADER_SUBMISSION": graded_dir, "AUTOGRADER_INTAKE": intake_path,
-            "AUTOGRADER_SEED": str(seed), "AUTOGRADER_HIDDEN_SEED": str(hidden_seed),
+            "AUTOGRADER_HIDDEN_SEED": str(hidden_seed),
             "AUTOGRADER_SEED_OVERRIDDEN": "1" if seed_override is not None else "0",
             "AUTOGRADER_RESULTS_FILE": results_path,
             "AUTOGRADER_BUDGET": str(max(budget - (time.monotonic() - t0), 1.0)),

@@ -29,6 +29,7 @@ import pytest
 
 from . import feedback, sandbox as sandbox_mod, seeds
 from .config import load_file
+from .fixtures import PUBLIC_SEED
 from .results import atomic_write_json, build_results
 
 
@@ -42,7 +43,7 @@ def pytest_addoption(parser):
     group.addoption("--results", default=os.environ.get("AUTOGRADER_RESULTS_FILE"),
                     help="write Gradescope results.json here")
     group.addoption("--seed", type=int, default=None,
-                    help="seed for random test inputs (printed in the output of every run)")
+                    help="seed of the hidden tests' random inputs (public inputs are fixed and never change)")
     group.addoption("--submission", default=None,
                     help="folder holding the student package (default: the assignment folder)")
     group.addoption("--inprocess", action="store_true", default=False,
@@ -76,13 +77,19 @@ class KitState:
         self.inprocess = config.getoption("inprocess")
         self.start = time.monotonic()
         self.budget_end = self.start + float(os.environ.get("AUTOGRADER_BUDGET") or g["budget"])
-        digest = seeds.files_digest(self.submission_dir, self.assignment.required_files)
+        #: public tests: fixed inputs (the fixtures, and this seed for the ``rng`` of public tests)
+        self.seed = PUBLIC_SEED
+        #: hidden tests: the harness's hash of the submitted files and the salt; else (no harness)
+        #: a hash of the files; ``--seed`` replays a recorded one
         opt_seed = config.getoption("seed")
-        env_seed = os.environ.get("AUTOGRADER_SEED")
-        self.seed = opt_seed if opt_seed is not None else (int(env_seed) if env_seed else seeds.seed_from(digest))
-        self.seed_overridden = opt_seed is not None or os.environ.get("AUTOGRADER_SEED_OVERRIDDEN") == "1"
         env_hidden = os.environ.get("AUTOGRADER_HIDDEN_SEED")
-        self.hidden_seed = opt_seed if opt_seed is not None else (int(env_hidden) if env_hidden else self.seed)
+        if opt_seed is not None:
+            self.hidden_seed = opt_seed
+        elif env_hidden:
+            self.hidden_seed = int(env_hidden)
+        else:
+            self.hidden_seed = seeds.seed_from(seeds.files_digest(self.submission_dir, self.assignment.required_files))
+        self.seed_overridden = opt_seed is not None or os.environ.get("AUTOGRADER_SEED_OVERRIDDEN") == "1"
         self.intake = {}
         intake_path = os.environ.get("AUTOGRADER_INTAKE")
         if intake_path and os.path.exists(intake_path):
@@ -169,9 +176,12 @@ def pytest_configure(config):
     global _CURRENT_STATE
     config.addinivalue_line("markers", "graded(points, visibility=None, name=None, tags=()): a graded test")
     config.stash[_STATE_KEY] = _CURRENT_STATE = KitState(config)
-    tests_dir = os.path.join(_CURRENT_STATE.root, "tests")  # shared helpers such as oracles.py
-    if tests_dir not in sys.path:
-        sys.path.insert(0, tests_dir)
+    # instructor-only modules at the top of tests/ (oracles.py, cases.py: autograder zip only) and
+    # helpers shared by public and hidden tests in tests/public/
+    for sub in ("public", ""):
+        tests_dir = os.path.join(_CURRENT_STATE.root, "tests", sub).rstrip(os.sep)
+        if tests_dir not in sys.path:
+            sys.path.insert(0, tests_dir)
 
 
 def pytest_sessionstart(session):
@@ -327,13 +337,13 @@ def _case_label(nodeid: str, n_cases: int) -> str:
 # ------------------------------------------------------------------ fixtures
 @pytest.fixture
 def seed(request) -> int:
-    """The seed of this run's random inputs (public or hidden, by the test's folder)."""
+    """The seed of this test's random inputs: fixed in public tests, the hidden seed in hidden tests."""
     return _state(request.config).test_seed(request.node)
 
 
 @pytest.fixture
 def rng(request):
-    """A numpy Generator for this test, seeded from the submission (see autograder.seeds)."""
+    """A numpy Generator for this test case: fixed in public tests, from the hidden seed in hidden ones."""
     st = _state(request.config)
     return seeds.rng_for(st.test_seed(request.node), KitState.key(request.node) + "|" + request.node.name)
 
@@ -414,5 +424,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         first = [ln for ln in (t.get("output") or "").splitlines() if "cases passed" not in ln][:1]
         tr.write_line("%-6s %-*s %6.2f / %-6.2f %s" % (t["number"], width, t["name"][:width], t["score"],
                                                       t["max_score"], first[0][:100] if first and t["status"] == "failed" else ""))
-    tr.write_line("total: %.2f / %.2f   (random inputs: seed %d; rerun with: pytest --seed %d)"
-                  % (res["score"], sum(t["max_score"] for t in res["tests"]), st.seed, st.seed))
+    hidden = any(g["hidden"] for g in st.groups.values())
+    tr.write_line("total: %.2f / %.2f   (public inputs are fixed: Gradescope's public tests see the same%s)"
+                  % (res["score"], sum(t["max_score"] for t in res["tests"]),
+                     "; hidden inputs: seed %d, replay with --seed %d" % (st.hidden_seed, st.hidden_seed)
+                     if hidden else ""))

@@ -67,7 +67,7 @@ def test_entry(group: dict, finished: bool) -> dict:
         "name": group["name"], "name_format": "text", "number": group["number"],
         "output": _clip("\n".join(lines), MAX_OUTPUT), "output_format": "text",
         "tags": group["tags"], "visibility": group["visibility"],
-        "extra_data": {"cases": len(cases), "passed": passed},
+        "extra_data": {"cases": len(cases), "passed": passed, "public": not group.get("hidden", False)},
     }
 
 
@@ -79,9 +79,9 @@ def top_output(state) -> str:
     if intake.get("missing"):
         parts.append("Missing from your submission: %s. Found: %s." % (
             ", ".join(intake["missing"]), ", ".join(intake.get("found") or []) or "nothing usable"))
-    origin = "set by the instructor" if getattr(state, "seed_overridden", False) else "a hash of your files"
-    parts.append("Random test inputs come from seed %d (%s). To reproduce the public tests locally: "
-                 "pytest --seed %d" % (state.seed, origin, state.seed))
+    parts.append("Public tests use fixed inputs: `pytest` in your assignment folder gives the same public results.")
+    if getattr(state, "seed_overridden", False):
+        parts.append("Hidden tests used seed %d (set by the instructor)." % state.hidden_seed)
     return "\n".join(parts)
 
 

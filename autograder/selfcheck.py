@@ -4,7 +4,9 @@ For each assignment, through the real ``run_autograder``:
 * the reference solution scores full marks;
 * the generated starter scores 0, every test saying "not implemented: <name>";
 * every mistake in ``assignments/<id>/mistakes.toml`` loses points, and a failing
-  test's feedback names the function it broke (and contains ``expect`` if given).
+  test's feedback names the function it broke (and contains ``expect`` if given);
+* the public tests alone (the ones students run) catch every mistake, unless its
+  entry says why only hidden tests can: ``hidden_only = "<reason>"``.
 """
 from __future__ import annotations
 
@@ -67,6 +69,12 @@ def _failed_outputs(data: dict) -> list:
     return [t.get("output", "") for t in data.get("tests", []) if t.get("score", 0) < t.get("max_score", 0)]
 
 
+def caught_by_public(data: dict) -> bool:
+    """True when a public test (tests/public/, the ones students run) lost points."""
+    return any(t.get("score", 0) < t.get("max_score", 0) and (t.get("extra_data") or {}).get("public")
+               for t in data.get("tests", []))
+
+
 def judge(kind: str, data: dict, mistake: dict | None = None) -> list:
     """Problems with one graded candidate (empty list = as expected)."""
     tests = data.get("tests", [])
@@ -92,6 +100,9 @@ def judge(kind: str, data: dict, mistake: dict | None = None) -> list:
         problems.append("mistake %r: no failing test names %s" % (mistake["id"], short))
     if mistake.get("expect") and not any(mistake["expect"] in o for o in outputs):
         problems.append("mistake %r: no feedback contains %r" % (mistake["id"], mistake["expect"]))
+    if not mistake.get("hidden_only") and not caught_by_public(data):
+        problems.append("mistake %r: no public test catches it (only hidden ones); catch it in tests/public, or "
+                        "say why it cannot be with hidden_only = \"<reason>\" in mistakes.toml" % mistake["id"])
     return problems
 
 
@@ -129,12 +140,13 @@ def check_assignment(kit: Kit, aid: str, zip_path: str | None = None, workers: i
 
 
 def format_report(reports: list) -> str:
-    lines = ["%-18s %-16s %-14s %s" % ("assignment", "reference", "starter", "mistakes caught")]
+    lines = ["%-18s %-16s %-14s %s" % ("assignment", "reference", "starter", "mistakes caught (by public tests)")]
     for r in reports:
         ref, st, ms = r["reference"], r["starter"], r["mistakes"]
-        lines.append("%-18s %-16s %-14s %d / %d" % (
+        lines.append("%-18s %-16s %-14s %d / %d (%d)" % (
             r["assignment"], "%.1f/%.1f %s" % (ref.score, ref.max_score, "ok" if ref.ok else "FAIL"),
-            "%.1f %s" % (st.score, "ok" if st.ok else "FAIL"), sum(m.ok for m in ms), len(ms)))
+            "%.1f %s" % (st.score, "ok" if st.ok else "FAIL"), sum(m.ok for m in ms), len(ms),
+            sum(caught_by_public(m.data) for m in ms)))
     for r in reports:
         for o in [r["reference"], r["starter"], *r["mistakes"]]:
             for p in o.problems:

@@ -80,3 +80,8 @@ def train_model(class_name, kwargs, opt_kwargs, data, epochs, batch_size):
     history = _module("train").train(model, opt, tuple(data), epochs=epochs, batch_size=batch_size,
                                      progress=False)
     return {k: [float(v) for v in vals] for k, vals in history.items()}
+
+
+def losses(class_name, kwargs, weight_sets, X, y):
+    """The loss (mode="valid") of a model for each of several sets of weights (finite differences)."""
+    return np.array([float(_model(class_name, kwargs, w).forward(X, y, mode="valid")[0]) for w in weight_sets])
