@@ -7,7 +7,8 @@ a student score without writing the code:
   answer of a master notebook, anywhere;
 * instructor-only files: ``tests/`` beyond ``public/``, ``probes/`` and ``fixtures/``
   (the oracles, the case builders, hidden tests), any ``oracles.py`` or ``cases.py``,
-  caches, and engine modules outside the grading runtime;
+  a file named like a hidden test or holding one's text, caches, and engine modules
+  outside the grading runtime;
 * oracle code: any substantial line that computes something (arithmetic, a numeric
   library call) in the assignment's instructor-only test modules (``tests/*.py``:
   oracles, case builders, misconception generators), found in a shipped ``.py`` file
@@ -175,6 +176,11 @@ def problems(kit: Kit, aid: str, root: str, runtime=None, student_tests=None) ->
     oracle = oracle_lines(kit, aid, given)
     graded = graded_definitions(kit, aid)
     graded_tops = {q.split(".")[0] for q in graded}
+    hidden_dir = kit.path("assignments", aid, "tests", "hidden")
+    hidden = {}
+    for rel in (iter_files(hidden_dir) if os.path.isdir(hidden_dir) else []):
+        with open(os.path.join(hidden_dir, rel), "rb") as fh:
+            hidden[os.path.basename(rel)] = normalize(fh.read().decode("utf-8", "replace")).strip()
     for dirpath, dirnames, filenames in os.walk(root):
         for d in dirnames:
             if d in IGNORED_DIRS or d == "hidden":
@@ -186,6 +192,8 @@ def problems(kit: Kit, aid: str, root: str, runtime=None, student_tests=None) ->
             in_package = parts[0] == a.package
             if name in ("oracles.py", "cases.py"):
                 out.append("%s: an instructor-only module (oracles and case builders stay in the autograder zip)" % rel)
+            if name in hidden:
+                out.append("%s: named like the hidden test tests/hidden/%s" % (rel, name))
             if parts[0] == "tests" and (len(parts) < 3 or parts[1] not in student_tests):
                 out.append("%s: only tests/%s belong in the student release" % (rel, ", tests/".join(student_tests)))
             if parts[0] == "autograder" and "/".join(parts[1:]) not in runtime:
@@ -194,6 +202,9 @@ def problems(kit: Kit, aid: str, root: str, runtime=None, student_tests=None) ->
             if raw is None:
                 continue
             text = normalize(raw)
+            leaked = [h for h, body in hidden.items() if body and body == text.strip()]
+            if leaked:
+                out.append("%s holds the hidden test tests/hidden/%s" % (rel, leaked[0]))
             for label, block in blocks:
                 if block in text:
                     out.append("%s contains solution text from %s: %r" % (rel, label, block.splitlines()[0][:60]))

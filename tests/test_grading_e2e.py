@@ -3,7 +3,10 @@ import json
 import os
 import zipfile
 
+import pytest
+
 from autograder import seeds
+from autograder.fixtures import PUBLIC_SEED
 from autograder.results import check
 
 from conftest import (A1, KIT, break_function, by_name, copy_reference, graded, max_total,
@@ -56,10 +59,15 @@ def test_infinite_loop_fails_only_its_tests(a1_fast_tree, tmp_path):
     relu = tests["relu matches max(0, x)"]
     assert relu["score"] == 0 and "neural_nets.functional.relu timed out after 2 s" in relu["output"]
     pure = tests["functions leave their input arrays unchanged"]
-    assert pure["extra_data"] == {"cases": 5, "passed": 4}
-    others = [t for name, t in tests.items() if name not in (relu["name"], pure["name"])]
+    assert pure["extra_data"] == {"cases": 5, "passed": 4, "public": False}
+    again = tests["functional.py's public checks pass on new random inputs"]  # relu's case times out too
+    cases = again["extra_data"]["cases"]
+    assert again["extra_data"] == {"cases": cases, "passed": cases - 1, "public": False}
+    assert "[relu] neural_nets.functional.relu timed out after 2 s" in again["output"]
+    others = [t for name, t in tests.items() if name not in (relu["name"], pure["name"], again["name"])]
     assert others and all(t["status"] == "passed" for t in others)
-    assert data["score"] == max_total(data) - relu["max_score"] - pure["max_score"] / 5
+    assert data["score"] == pytest.approx(max_total(data) - relu["max_score"] - pure["max_score"] / 5
+                                          - again["max_score"] / cases, abs=1e-3)
     assert data["execution_time"] < 30  # two 2 s time-outs, far inside the 300 s budget
 
 
@@ -100,21 +108,24 @@ def test_nested_folder_and_zip_upload(a1_tree, tmp_path):
         zf.writestr("a1/neural_nets/__pycache__/functional.cpython-311.pyc", b"junk")
     data2 = graded(a1_tree, zdir, tmp_path)
     assert data2["score"] == max_total(data2)
-    assert data2["extra_data"]["seed"] == data["extra_data"]["seed"]  # same files, same inputs
+    assert data2["extra_data"]["hidden_seed"] == data["extra_data"]["hidden_seed"]  # same files, same inputs
 
 
-def test_seed_is_a_hash_of_the_files(a1_tree, tmp_path):
+def test_public_inputs_are_fixed_and_hidden_seed_is_a_salted_hash_of_the_files(a1_tree, tmp_path):
     sub = copy_reference(tmp_path / "a")
     first = graded(a1_tree, sub, tmp_path)
     again = graded(a1_tree, sub, tmp_path)
-    expected = seeds.seed_from(seeds.files_digest(sub, KIT.assignment(A1).required_files))
-    assert first["extra_data"]["seed"] == again["extra_data"]["seed"] == expected
-    assert first["extra_data"]["hidden_seed"] != expected  # the salt changes hidden inputs
-    assert str(expected) in first["output"]
+    unsalted = seeds.seed_from(seeds.files_digest(sub, KIT.assignment(A1).required_files))
+    salted = seeds.seed_from(seeds.files_digest(sub, KIT.assignment(A1).required_files), "test-salt")
+    assert first["extra_data"]["hidden_seed"] == again["extra_data"]["hidden_seed"] == salted != unsalted
+    assert first["extra_data"]["seed"] == PUBLIC_SEED  # public inputs never depend on the files
+    assert "Public tests use fixed inputs" in first["output"] and str(salted) not in first["output"]
     changed = write_submission(tmp_path / "b", reference_text() + "\n# a comment\n")
-    assert graded(a1_tree, changed, tmp_path)["extra_data"]["seed"] != expected
+    data = graded(a1_tree, changed, tmp_path)
+    assert data["extra_data"]["hidden_seed"] != salted and data["extra_data"]["seed"] == PUBLIC_SEED
     forced = graded(a1_tree, sub, tmp_path, seed=12345)
-    assert forced["extra_data"]["seed"] == 12345
+    assert forced["extra_data"]["hidden_seed"] == 12345 and forced["extra_data"]["seed"] == PUBLIC_SEED
+    assert "Hidden tests used seed 12345 (set by the instructor)" in forced["output"]
 
 
 def test_harness_that_cannot_start_still_writes_results(a1_tree, tmp_path):

@@ -9,12 +9,12 @@ import zipfile
 
 import pytest
 
-from autograder import pins
-from autograder.build import BuildError, build_zips, check_student_tree, unpack_zip
+from autograder import fixturegen, pins, scan
+from autograder.build import RUNTIME, STUDENT_TESTS, BuildError, build_zips, check_student_tree, unpack_zip
 from autograder.config import _load_toml
 from autograder.markers import normalize, solution_blocks
 from autograder.results import validate_schema
-from autograder.selfcheck import all_ok, check_assignment, format_report
+from autograder.selfcheck import all_ok, caught_by_public, check_assignment, format_report, load_mistakes, make_mistake
 
 from conftest import A1, A1_FILE, KIT, copy_reference, graded, max_total, reference_text, write_submission
 
@@ -41,11 +41,17 @@ def _zip_names(path):
 
 
 @pytest.mark.parametrize("aid", KIT.assignment_ids())
-def test_student_zip_has_no_solution_text_or_hidden_tests(dist, aid):
+def test_student_zip_has_no_answer_key(dist, aid, tmp_path):
+    """The scan of every built student zip: no solution text, oracle module or oracle code line,
+    no graded computation defined outside the stubs, nothing from tests/hidden, no instructor tools."""
     names = _zip_names(dist[aid][0])
     assert all(n.startswith(aid + "/") for n in names)
     assert not [n for n in names if "/hidden/" in n or "__pycache__" in n or ".ipynb_checkpoints" in n
-                or n.endswith(".pyc") or "mistakes.toml" in n or n.endswith("/salt")]
+                or n.endswith(".pyc") or "mistakes.toml" in n or n.endswith("/salt") or n.endswith("oracles.py")
+                or n.endswith("cases.py") or n.endswith("setup.sh") or n.endswith("run_autograder")]
+    assert all(n.split("/")[2] in STUDENT_TESTS for n in names if n.startswith(aid + "/tests/"))
+    engine = sorted(n.split("/", 2)[2] for n in names if n.startswith(aid + "/autograder/"))
+    assert engine == sorted(RUNTIME)  # the grading runtime, no batch/report/similarity/build/selfcheck/starter
     blocks = []
     for path in glob.glob(KIT.path("solutions", aid, "**", "*.py"), recursive=True):
         with open(path) as fh:
@@ -53,34 +59,56 @@ def test_student_zip_has_no_solution_text_or_hidden_tests(dist, aid):
     assert blocks, "the reference has solution regions"
     with zipfile.ZipFile(dist[aid][0]) as zf:
         texts = [normalize(zf.read(n).decode("utf-8", "replace")) for n in names]
-    leaks = [b for b in blocks if any(b in t for t in texts)]
-    assert not leaks
+    assert not [b for b in blocks if any(b in t for t in texts)]
+    unpack_zip(dist[aid][0], str(tmp_path))
+    assert scan.problems(KIT, aid, str(tmp_path / aid)) == []
+    if fixturegen.has_cases(KIT, aid):
+        assert "%s/tests/fixtures/public.npz" % aid in names
+    assert os.path.getsize(dist[aid][0]) < 2_000_000
 
 
-def test_leak_check_refuses_solution_text(student_release, tmp_path):
+@pytest.mark.parametrize("plant,expect", [
+    ("oracle module", "an instructor-only module"),
+    ("oracle line", "holds oracle code from tests/"),
+    ("graded name", "defines softmax, a name students implement"),
+    ("hidden test", "named like the hidden test"),
+    ("instructor tool", "autograder/batch.py: not part of the grading runtime"),
+])
+def test_scan_finds_planted_answer_keys(student_release, tmp_path, plant, expect):
     copy = tmp_path / "release"
     shutil.copytree(student_release, copy)
-    with open(copy / A1_FILE, "w") as fh:
-        fh.write(reference_text())
-    with pytest.raises(BuildError, match="contains solution text"):
+    oracles_py = KIT.path("assignments", A1, "tests", "oracles.py")
+    if plant == "oracle module":
+        shutil.copy(oracles_py, copy / "tests" / "public" / "oracles.py")
+    elif plant == "oracle line":
+        with open(copy / "tests" / "public" / "test_models.py", "a") as fh:
+            fh.write("\n\ndef _expected(weights, X):\n    z1 = X @ weights[\"W1\"] + weights[\"b1\"]\n    return z1\n")
+    elif plant == "graded name":
+        with open(copy / "tests" / "probes" / "a1_probes.py", "a") as fh:
+            fh.write("\n\ndef softmax(s):\n    e = np.exp(s - s.max(axis=1, keepdims=True))\n"
+                     "    return e / e.sum(axis=1, keepdims=True)\n")
+    elif plant == "hidden test":
+        shutil.copy(KIT.path("assignments", A1, "tests", "hidden", "test_functional_hidden.py"),
+                    copy / "tests" / "public" / "test_functional_hidden.py")
+    else:
+        shutil.copy(KIT.path("autograder", "batch.py"), copy / "autograder" / "batch.py")
+    found = scan.problems(KIT, A1, str(copy))
+    assert any(expect in p for p in found), found
+    with pytest.raises(BuildError, match="unsafe"):
         check_student_tree(KIT, A1, str(copy))
-
-
-def test_leak_check_refuses_notebook_answers(student_release, tmp_path):
-    copy = tmp_path / "release"
-    shutil.copytree(student_release, copy)
-    shutil.copy(KIT.path("assignments", A1, "a1_neural_nets.ipynb"), copy / "a1_neural_nets.ipynb")
-    with pytest.raises(BuildError, match="a1_neural_nets.ipynb contains solution text"):
-        check_student_tree(KIT, A1, str(copy))
-    check_student_tree(KIT, A1, student_release)  # the real release passes
 
 
 def test_student_zip_contents(dist):
     names = set(_zip_names(dist[A1][0]))
     for rel in ("README.md", "assignment.json", "conftest.py", "pytest.ini", "requirements.txt", "a1_neural_nets.ipynb",
-                "collect_submission.py", A1_FILE, "tests/public/test_functional.py", "autograder/plugin.py",
-                "autograder/sandbox/worker.py"):
+                "collect_submission.py", A1_FILE, "tests/public/test_functional.py", "tests/fixtures/public.json",
+                "tests/fixtures/public.npz", "tests/probes/a1_probes.py", "autograder/plugin.py",
+                "autograder/fixtures.py", "autograder/sandbox/worker.py"):
         assert "%s/%s" % (A1, rel) in names
+    for rel in ("tests/oracles.py", "tests/cases.py", "autograder/batch.py", "autograder/selfcheck.py",
+                "autograder/build.py", "autograder/starter.py", "autograder/markers.py", "autograder/fixturegen.py",
+                "autograder/templates/setup.sh", "autograder/cli.py"):
+        assert "%s/%s" % (A1, rel) not in names
 
 
 def test_autograder_zip_layout(dist):
@@ -97,17 +125,24 @@ def test_autograder_zip_layout(dist):
     assert 'numpy==2.2.6; python_version < "3.11"' in reqs
 
 
-def test_release_self_check_on_built_zips(dist, tmp_path):
-    reports = [check_assignment(KIT, aid, zip_path=dist[aid][1]) for aid in KIT.assignment_ids()]
-    assert all_ok(reports), format_report(reports)
-    a1 = reports[0]
-    assert len(a1["mistakes"]) >= 6
-    for report in reports:  # the handout's points table adds up to what the grader awards
-        with open(KIT.path("assignments", report["assignment"], "handout.md"), encoding="utf-8") as fh:
+@pytest.fixture(scope="module")
+def reports(dist):
+    """The self-check of every built autograder zip (reference, starter, every catalogued mistake)."""
+    return {aid: check_assignment(KIT, aid, zip_path=dist[aid][1]) for aid in KIT.assignment_ids()}
+
+
+def test_release_self_check_on_built_zips(reports):
+    assert all_ok(reports.values()), format_report(list(reports.values()))
+    assert len(reports[A1]["mistakes"]) >= 6
+    for aid, report in reports.items():  # the handout's points table adds up to what the grader awards
+        with open(KIT.path("assignments", aid, "handout.md"), encoding="utf-8") as fh:
             total = [ln for ln in fh if ln.startswith("| **total**")]
-        assert total, "%s: handout.md has no '| **total** |' row in its points table" % report["assignment"]
+        assert total, "%s: handout.md has no '| **total** |' row in its points table" % aid
         public, hidden = [float(c.strip(" *") or 0) for c in total[0].strip().strip("|").split("|")[-2:]]
-        assert public + hidden == report["reference"].max_score, (report["assignment"], public, hidden)
+        assert public + hidden == report["reference"].max_score, (aid, public, hidden)
+        # every catalogued mistake that is not marked hidden_only is caught by the public tests alone
+        for m, outcome in zip(load_mistakes(KIT, aid), report["mistakes"]):
+            assert m.get("hidden_only") or caught_by_public(outcome.data), (aid, m["id"])
 
 
 def test_every_catalogued_mistake_is_caught_and_named():
@@ -118,24 +153,60 @@ def test_every_catalogued_mistake_is_caught_and_named():
         assert m.score < m.max_score
 
 
-def test_local_public_run_matches_gradescope(student_release, a1_tree, tmp_path):
-    """A student's `pytest` in the unzipped release gives the public results Gradescope gives."""
-    work = tmp_path / "release"
-    shutil.copytree(student_release, work)
-    text = reference_text().replace("return float(-np.mean(np.log(correct)))",
-                                    "return float(-np.sum(np.log(correct)))")
-    write_submission(work, text)
+def _local_public_run(release, aid, files_from, work):
+    """Run pytest in an unpacked student release with the required files of ``files_from`` dropped in."""
+    shutil.copytree(release, work)
+    a = KIT.assignment(aid)
+    for rel in a.required_files + a.optional_files:
+        if os.path.exists(os.path.join(files_from, rel)):
+            shutil.copyfile(os.path.join(files_from, rel), os.path.join(work, rel))
     proc = subprocess.run([sys.executable, "-m", "pytest", "--results", "local.json"], cwd=work,
-                          capture_output=True, text=True, timeout=300)
-    assert "total:" in proc.stdout and "pytest --seed" in proc.stdout, proc.stdout + proc.stderr
-    with open(work / "local.json") as fh:
+                          capture_output=True, text=True, timeout=600)
+    assert "total:" in proc.stdout and "public inputs are fixed" in proc.stdout, proc.stdout[-3000:] + proc.stderr
+    with open(os.path.join(work, "local.json")) as fh:
         local = json.load(fh)
     validate_schema(local)
-    gs = graded(a1_tree, write_submission(tmp_path / "sub", text), tmp_path)
-    public = [t for t in gs["tests"] if t["visibility"] == "visible"]
-    assert [(t["name"], t["score"], t["output"]) for t in local["tests"]] == \
-           [(t["name"], t["score"], t["output"]) for t in public]
-    assert local["extra_data"]["seed"] == gs["extra_data"]["seed"]
+    return local
+
+
+def _public_rows(data):
+    return [(t["number"], t["name"], t["score"], t["output"]) for t in data["tests"] if t["extra_data"]["public"]]
+
+
+@pytest.mark.parametrize("aid", KIT.assignment_ids())
+def test_local_public_run_matches_gradescope(dist, reports, aid, tmp_path):
+    """A student's `pytest` in the unzipped release gives, test by test, the public results Gradescope gives:
+    for the reference and for a catalogued mistake that the public tests catch (graded through
+    run_autograder on the built autograder zip, as `python -m autograder grade --zip` does)."""
+    release = os.path.join(str(tmp_path), "unpacked")
+    unpack_zip(dist[aid][0], release)
+    release = os.path.join(release, aid)
+    report = reports[aid]
+    local = _local_public_run(release, aid, KIT.path("solutions", aid), str(tmp_path / "reference"))
+    assert _public_rows(local) == _public_rows(report["reference"].data)
+    assert all(t["status"] == "passed" for t in local["tests"])
+    mistakes = load_mistakes(KIT, aid)
+    m, outcome = next((m, o) for m, o in zip(mistakes, report["mistakes"])
+                      if not m.get("hidden_only") and caught_by_public(o.data))
+    files = str(tmp_path / "mistake-files")
+    make_mistake(KIT, aid, m, files)
+    local = _local_public_run(release, aid, files, str(tmp_path / "mistake"))
+    assert _public_rows(local) == _public_rows(outcome.data)
+    assert local["score"] < sum(t["max_score"] for t in local["tests"])
+
+
+def test_grade_command_matches_local_public_run(student_release, tmp_path):
+    """The same comparison for A1 through the `python -m autograder grade` command itself."""
+    text = reference_text().replace("return float(-np.mean(np.log(correct)))",
+                                    "return float(-np.sum(np.log(correct)))")
+    sub = write_submission(tmp_path / "sub", text)
+    local = _local_public_run(student_release, A1, sub, str(tmp_path / "release"))
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", A1, sub, "--results", str(tmp_path / "gs.json")],
+                          cwd=KIT.root, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    with open(tmp_path / "gs.json") as fh:
+        gs = json.load(fh)
+    assert _public_rows(local) == _public_rows(gs)
     assert any("summed over the batch" in t["output"] for t in local["tests"])
 
 
