@@ -426,11 +426,12 @@ def test_models_shapes_and_the_predict_probe(tmp_path):
 
 
 def test_part1_grading_path_imports_no_torch():
-    """Part 1's oracles, probes and the reference layers run without importing torch."""
+    """Part 1's oracles, case builders, probes, the public fixtures and the reference layers run without torch."""
     code = (
         "import sys, importlib.util, numpy as np\n"
-        "sys.path[:0] = [%r, %r, %r]\n"
-        "import oracles, a2_probes\n"
+        "sys.path[:0] = [%r, %r, %r, %r, %r]\n"
+        "import oracles, cases, a2_probes\n"
+        "from autograder import fixtures\n"
         "rng = np.random.default_rng(0)\n"
         "spec, x, y = oracles.random_convnet(rng)\n"
         "out = a2_probes.convnet_forward_backward(spec, x, y)\n"
@@ -439,8 +440,18 @@ def test_part1_grading_path_imports_no_torch():
         "p = [{'weight': np.ones((2, 2)), 'bias': np.zeros(2)}]\n"
         "g = [[{'dw': np.ones((2, 2)), 'db': np.ones(2)}]]\n"
         "a2_probes.sgd_steps({'learning_rate': 0.1, 'reg': 0.0, 'momentum': 0.9}, p, g)\n"
+        "for b in (cases.conv_forward, cases.conv_backward, cases.maxpool_forward, cases.maxpool_backward):\n"
+        "    b(rng, b.params[0])\n"
+        "for b in (cases.conv_finite_differences, cases.linear, cases.relu, cases.softmax_cross_entropy,\n"
+        "          cases.convnet_forward_backward, cases.momentum_steps):\n"
+        "    b(rng)\n"
+        "c = cases.conv_finite_differences(rng)\n"
+        "a2_probes.layer_forwards('Conv2D', c['kwargs'], [(c['params'], c['x'])])\n"
+        "data = fixtures.load(%r)\n"
+        "assert 'conv_forward' in data['cases'] and 'momentum_steps' in data['cases']\n"
         "print(sorted(m for m in ('torch', 'torchvision', 'sklearn') if m in sys.modules))\n"
-        % (TESTS, os.path.join(TESTS, "probes"), KIT.path("solutions", A2)))
+        % (KIT.root, TESTS, os.path.join(TESTS, "public"), os.path.join(TESTS, "probes"), KIT.path("solutions", A2),
+           os.path.join(TESTS, "fixtures")))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

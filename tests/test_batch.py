@@ -40,7 +40,9 @@ def test_every_submission_is_graded_to_its_expected_total(graded_class):
     plan, out, summary = graded_class
     assert summary["total"] == summary["graded"] == 100
     mistakes = {m["id"]: m for m in load_mistakes(KIT, A1)}
-    full = 54.0
+    reference = next(row for row in plan if row["variant"] == "reference")
+    full = sum(t["max_score"] for t in _results(out, reference["key"])["tests"])
+    assert full > 0
     for row in plan:
         data = _results(out, row["key"])
         validate_schema(data)
@@ -70,7 +72,7 @@ def test_grades_csv_has_one_row_per_submission_with_names_and_points(graded_clas
         row = by_key[p["key"]]
         assert row["name"] == p["name"]
         data = _results(out, p["key"])
-        assert float(row["total"]) == data["score"] and float(row["max"]) == 54.0
+        assert float(row["total"]) == data["score"] and float(row["max"]) == sum(t["max_score"] for t in data["tests"])
         tests = {t["name"]: t["score"] for t in data["tests"]}
         assert {k: float(v) for k, v in row.items() if k in tests} == tests
 
@@ -146,7 +148,7 @@ def test_gradescope_export_zip_with_yaml_names(tmp_path):
     with open(os.path.join(out, "grades.csv"), newline="") as fh:
         rows = {r["submission"]: r for r in csv.DictReader(fh)}
     assert rows["submission_111"]["name"] == "Ada Lovelace" and rows["submission_111"]["sid"] == "42"
-    assert float(rows["submission_111"]["total"]) == 54.0
+    assert float(rows["submission_111"]["total"]) == float(rows["submission_111"]["max"]) > 0
     assert rows["submission_222"]["name"] == "Alan Turing; Grace Hopper" and float(rows["submission_222"]["total"]) == 0
     assert not (tmp_path / "escape.txt").exists()
 

@@ -34,18 +34,28 @@ def gradcam(model, X, y):
     return LayerGradCam(model, model.features[2]).attribute(_x(X), target=y, relu_attributions=True)[:, 0].detach().numpy()
 
 
-def captum_maps(model, X, y):
+def _captum_methods(model):
     layer = model.features[2]
     return {
-        "Saliency": Saliency(model).attribute(_x(X), target=y, abs=True).numpy(),
-        "GuidedBackprop": GuidedBackprop(model).attribute(_x(X), target=y).detach().numpy(),
-        "LayerGradCam": LayerGradCam(model, layer).attribute(_x(X), target=y, relu_attributions=True).detach().numpy(),
-        "GuidedGradCam": GuidedGradCam(model, layer).attribute(_x(X), target=y).detach().numpy(),
-        "IntegratedGradients": IntegratedGradients(model).attribute(_x(X), target=y, baselines=0.0,
-                                                                    n_steps=50).detach().numpy(),
-        "LayerConductance": LayerConductance(model, layer).attribute(_x(X), target=y, baselines=0.0,
-                                                                     n_steps=50).detach().numpy(),
+        "Saliency": lambda X, y: Saliency(model).attribute(_x(X), target=y, abs=True).numpy(),
+        "GuidedBackprop": lambda X, y: GuidedBackprop(model).attribute(_x(X), target=y).detach().numpy(),
+        "LayerGradCam": lambda X, y: LayerGradCam(model, layer).attribute(_x(X), target=y,
+                                                                          relu_attributions=True).detach().numpy(),
+        "GuidedGradCam": lambda X, y: GuidedGradCam(model, layer).attribute(_x(X), target=y).detach().numpy(),
+        "IntegratedGradients": lambda X, y: IntegratedGradients(model).attribute(_x(X), target=y, baselines=0.0,
+                                                                                 n_steps=50).detach().numpy(),
+        "LayerConductance": lambda X, y: LayerConductance(model, layer).attribute(_x(X), target=y, baselines=0.0,
+                                                                                  n_steps=50).detach().numpy(),
     }
+
+
+def captum_map(model, X, y, method):
+    """One of the six Captum maps of ``attribution_maps`` (``method`` names it)."""
+    return _captum_methods(model)[method](X, y)
+
+
+def captum_maps(model, X, y):
+    return {method: fn(X, y) for method, fn in _captum_methods(model).items()}
 
 
 # ---------------------------------------------------------------- style transfer, closed forms
@@ -97,6 +107,14 @@ def gradcam_misconceptions(model, X, y):
         "you weighted by the gradient at each position instead of its spatial average":
             np.maximum((G * A).sum(axis=1), 0),
     }
+
+
+def guided_relu(x, g):
+    """A guided ReLU's forward and backward on arrays, and the backwards of two common mistakes."""
+    return {"out": np.maximum(x, 0), "grad": g * (x > 0) * (g > 0), "misconceptions": {
+        "negative gradients pass through: this is the ordinary ReLU backward; clamp the incoming "
+        "gradient at 0 as well": g * (x > 0),
+        "you dropped the (x > 0) mask of the ordinary ReLU backward": np.maximum(g, 0)}}
 
 
 def plain_gradient(model, X, y):

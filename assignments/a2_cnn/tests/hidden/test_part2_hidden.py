@@ -11,10 +11,10 @@ LS = "cnn.losses"
 def test_reweight_beta_zero_and_array_input(rng):
     """reweight with beta = 0 gives equal weights; it accepts a tensor of counts"""
     counts = [int(c) for c in rng.integers(1, 300, size=7)]
-    expect_close(sandbox.call("a2_probes:reweight", counts, 0.0), np.ones(7), name=LS + ".reweight",
+    expect_close(sandbox.call("a2_probes:call_reweight", counts, 0.0), np.ones(7), name=LS + ".reweight",
                  what="class weights for beta = 0", rtol=1e-6, atol=1e-7)
     expected, _ = oracles.reweight(counts, 0.99)
-    expect_close(sandbox.call("a2_probes:reweight", counts, 0.99), expected, name=LS + ".reweight",
+    expect_close(sandbox.call("a2_probes:call_reweight", counts, 0.99), expected, name=LS + ".reweight",
                  what="class weights from a tensor of counts", rtol=2e-5, atol=1e-7)
 
 

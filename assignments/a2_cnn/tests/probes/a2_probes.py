@@ -44,6 +44,11 @@ def layer_forward_backward(kind, kwargs, params, x, dout):
     return dict(_grads(layer), out=np.asarray(out))
 
 
+def layer_forwards(kind, kwargs, runs):
+    """The student's layer output for each (params, x) of ``runs``, a fresh layer each time (finite differences)."""
+    return [np.asarray(_layer(kind, kwargs, params).forward(x)) for params, x in runs]
+
+
 def loss_forward_backward(x, y):
     """SoftmaxCrossEntropy: (probs, loss) from forward, dx from backward."""
     crit = _cnn("layers").SoftmaxCrossEntropy()
@@ -135,6 +140,24 @@ def model_forward_double(class_name, kwargs, seed, x):
     return {"params": _named(model), "scores": scores.numpy()}
 
 
+def model_forward_loaded(class_name, kwargs, seed, arrays, x):
+    """Build the student's model (float64), copy each of ``arrays`` into the parameter of its shape, run it on x.
+
+    A parameter whose shape matches none of ``arrays``, or several, keeps its seeded
+    initial value; the harness reads the shapes reported and names what is missing.
+    Returns {"shapes": [[name, shape], ...], "scores"}.
+    """
+    torch = _seeded(seed)
+    model = getattr(_cnn("models"), class_name)(**kwargs).double().eval()
+    with torch.no_grad():
+        for _, p in model.named_parameters():
+            hits = [a for a in arrays if tuple(np.shape(a)) == tuple(p.shape)]
+            if len(hits) == 1:
+                p.copy_(torch.as_tensor(np.asarray(hits[0], dtype=np.float64)))
+        scores = model(torch.as_tensor(x, dtype=torch.float64))
+    return {"shapes": [[name, list(p.shape)] for name, p in model.named_parameters()], "scores": scores.numpy()}
+
+
 def model_fits(class_name, kwargs, seed, x, y, steps, lr):
     """Adam steps of the student's model (training mode) on one batch (x, y); the loss at each step."""
     torch = _seeded(seed)
@@ -152,7 +175,7 @@ def model_fits(class_name, kwargs, seed, x, y, steps, lr):
     return losses
 
 
-def reweight(counts, beta):
+def call_reweight(counts, beta):
     """The student's reweight on a tensor of counts (lists and arrays are called directly)."""
     import torch
 
@@ -168,6 +191,20 @@ def focal(logits, y, weight, gamma):
     loss = _cnn("losses").FocalLoss(weight=w, gamma=gamma)(x, torch.as_tensor(y, dtype=torch.int64))
     loss.backward()
     return {"loss": loss.detach(), "grad": x.grad}
+
+
+def focal_losses(logit_sets, y, weight, gamma):
+    """The student's FocalLoss(weight, gamma) in float64 on each of several logits (finite differences)."""
+    import torch
+
+    w = None if weight is None else torch.tensor(np.asarray(weight), dtype=torch.float64)
+    target = torch.as_tensor(y, dtype=torch.int64)
+    out = []
+    with torch.no_grad():
+        for logits in logit_sets:
+            crit = _cnn("losses").FocalLoss(weight=w, gamma=gamma)
+            out.append(float(crit(torch.tensor(np.asarray(logits), dtype=torch.float64), target)))
+    return np.array(out)
 
 
 def _mlp(params):
@@ -202,7 +239,7 @@ def train_steps(params, batches, lr, momentum):
     return {"losses": losses, "corrects": corrects, "after": after, "training": modes}
 
 
-def evaluate(params, batches, dropout):
+def run_evaluate(params, batches, dropout):
     """The student's evaluate on a fixed MLP (with a Dropout(0.5) layer when ``dropout``)."""
     import torch
     import torch.nn as nn

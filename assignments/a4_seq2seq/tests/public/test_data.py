@@ -1,6 +1,10 @@
-"""Public checks of the Vocabulary's encode and decode."""
-import oracles
+"""Public checks of the Vocabulary's encode and decode.
+
+Sentences, ids and the expected tokens are fixtures (tests/fixtures/); the hidden
+tests run the same check on new random sentences.
+"""
 from autograder import Feedback, expect_equal, graded, sandbox
+from autograder.fixtures import public_case
 
 V = "seq2seq.data.Vocabulary"
 
@@ -16,28 +20,26 @@ def expect_tokens(got, want, *, name, what):
                        % (name, what, i, got[i:i + 3], want[i:i + 3]))
 
 
-@graded(points=2)
-def test_vocabulary_round_trip(rng):
-    """encode maps tokens to ids (unknown -> <unk>, with <sos>/<eos>), decode reads ids back up to <eos>"""
-    words = ["der", "hund", "sieht", "die", "katze", "das", "pferd"]
-    sentences = [[words[i] for i in rng.integers(0, len(words), size=int(rng.integers(3, 7)))] for _ in range(6)]
-    to_encode = [sentences[0], sentences[1] + ["zebra"], ["unbekannt", sentences[2][0]]]
-    itos = oracles.vocab_itos(sentences, 1)
-    round_trip = oracles.vocab_encode(itos, sentences[3])
-    to_decode = [round_trip, round_trip[:-1] + [oracles.EOS, 5, 4, oracles.PAD], [oracles.SOS, 4, 1, oracles.EOS]]
-    out = sandbox.call("a4_probes:vocabulary", sentences, 1, to_encode, to_decode)
-    expect_tokens(out["itos"], itos, name=V + ".__init__", what="itos (given code: did you change it?)")
-    for tokens, got in zip(to_encode, out["encoded"]):
-        want = oracles.vocab_encode(itos, tokens)
-        as_pad = [oracles.PAD if i == oracles.UNK else i for i in want]
+def check_vocabulary_round_trip(c, _=None):
+    out = sandbox.call("a4_probes:vocabulary", c["sentences"], c["min_freq"], c["to_encode"], c["to_decode"])
+    expect_tokens(out["itos"], c["itos"], name=V + ".__init__", what="itos (given code: did you change it?)")
+    for tokens, got, want, as_pad in zip(c["to_encode"], out["encoded"], c["encoded"], c["unknown_as_pad"]):
         if list(got) == as_pad and as_pad != want:
             raise Feedback("%s: ids of %r: unknown tokens must map to <unk> (id %d), not <pad>"
-                           % (V + ".encode", tokens, oracles.UNK))
+                           % (V + ".encode", tokens, c["unk_id"]))
         expect_equal(got, want, name=V + ".encode", what="ids of %r" % (tokens,))
-    for ids, got in zip(to_decode, out["decoded"]):
-        want = oracles.vocab_decode(itos, ids)
-        past_eos = [itos[i] for i in ids if i not in (oracles.SOS, oracles.PAD, oracles.EOS)]
+    for ids, got, want, past_eos in zip(c["to_decode"], out["decoded"], c["decoded"], c["past_eos"]):
         if list(got) == past_eos and past_eos != want:
             raise Feedback("%s: tokens of %r: you skipped <eos> and read on; stop reading at the first <eos>"
                            % (V + ".decode", ids))
         expect_tokens(got, want, name=V + ".decode", what="tokens of %r" % (ids,))
+
+
+#: case name (tests/cases.py) -> its check; the hidden tests run each on new inputs
+CHECKS = {"vocabulary_round_trip": check_vocabulary_round_trip}
+
+
+@graded(points=2)
+def test_vocabulary_round_trip():
+    """encode maps tokens to ids (unknown -> <unk>, with <sos>/<eos>), decode reads ids back up to <eos>"""
+    check_vocabulary_round_trip(public_case("vocabulary_round_trip"))
