@@ -18,16 +18,14 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 
 from .config import Kit
 from .fixtures import FIXTURES_DIR, FORMAT, JSON_NAME, NPZ_NAME, PUBLIC_SEED, Case, fixture_key
-from .starter import iter_files
+from .starter import iter_files, write_folder
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -38,6 +36,10 @@ def command(aid: str) -> str:
 
 def tests_dir(kit: Kit, aid: str) -> str:
     return kit.path("assignments", aid, "tests")
+
+
+def fixtures_dir(kit: Kit, aid: str) -> str:
+    return kit.path("assignments", aid, FIXTURES_DIR)
 
 
 def has_cases(kit: Kit, aid: str) -> bool:
@@ -135,12 +137,9 @@ def generate(kit: Kit, aid: str, dest: str | None = None) -> str:
     """Regenerate the fixtures of ``aid`` (into ``dest``, default its tests/fixtures, swapped in when complete)."""
     if not has_cases(kit, aid):
         raise FileNotFoundError("assignments/%s/tests/cases.py does not exist: nothing to generate" % aid)
-    final = dest or os.path.join(tests_dir(kit, aid), "fixtures")
-    parent = os.path.dirname(os.path.abspath(final))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".fixtures-", dir=parent)
-    os.chmod(tmp, 0o755)
-    try:
+    final = dest or fixtures_dir(kit, aid)
+
+    def fill(tmp):
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         env["PYTHONPATH"] = kit.root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         proc = subprocess.run([sys.executable, "-m", "autograder.fixturegen", kit.root, aid, tmp], env=env,
@@ -148,17 +147,8 @@ def generate(kit: Kit, aid: str, dest: str | None = None) -> str:
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
             raise RuntimeError("generating the fixtures of %s failed: %s\n%s" % (aid, last, proc.stderr[-3000:]))
-        old = None
-        if os.path.exists(final):
-            old = final + ".old-%d" % os.getpid()
-            os.rename(final, old)
-        os.rename(tmp, final)
-        if old:
-            shutil.rmtree(old)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
+
+    return write_folder(final, fill)
 
 
 # ---------------------------------------------------------------- checking
@@ -172,7 +162,7 @@ def read_meta(folder: str) -> dict | None:
 
 def problem(kit: Kit, aid: str) -> str | None:
     """None when the committed fixtures of ``aid`` are up to date; else one line saying what to run."""
-    folder = os.path.join(tests_dir(kit, aid), "fixtures")
+    folder = fixtures_dir(kit, aid)
     if not has_cases(kit, aid):
         if os.path.exists(folder):
             return ("assignments/%s/tests/fixtures exists but tests/cases.py does not; delete the folder or "

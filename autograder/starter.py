@@ -83,12 +83,18 @@ def generate(kit: Kit, aid: str) -> str:
     src = kit.path("solutions", aid)
     if not os.path.isdir(src):
         raise FileNotFoundError("solutions/%s does not exist; create the reference solution first" % aid)
-    dest = kit.path("student_starter", aid)
-    parent = os.path.dirname(dest)
+    return write_folder(kit.path("student_starter", aid), lambda tmp: render_all(kit, aid, tmp))
+
+
+def write_folder(dest: str, fill) -> str:
+    """Replace the folder ``dest`` by what ``fill(tmp)`` writes into a new folder beside it,
+    swapped in only when ``fill`` returns: an error leaves the old folder as it was."""
+    parent = os.path.dirname(os.path.abspath(dest))
     os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".%s-" % aid, dir=parent)
+    tmp = tempfile.mkdtemp(prefix=".%s-" % os.path.basename(dest), dir=parent)
+    os.chmod(tmp, 0o755)
     try:
-        render_all(kit, aid, tmp)
+        fill(tmp)
         old = None
         if os.path.exists(dest):
             old = dest + ".old-%d" % os.getpid()
