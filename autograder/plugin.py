@@ -29,7 +29,7 @@ import pytest
 
 from . import feedback, sandbox as sandbox_mod, seeds
 from .config import load_file
-from .fixtures import PUBLIC_SEED
+from .fixtures import PUBLIC_SEED, FixtureError
 from .results import atomic_write_json, build_results
 
 
@@ -398,7 +398,7 @@ def describe_failure(exc, hidden: bool, state=None) -> str:
         if exc.printed.strip() and not exc.not_implemented:
             msg += "\nYour code printed (last lines):\n" + exc.printed[-600:]
         return msg
-    if isinstance(exc, (sandbox_mod.SandboxError, BudgetExhausted)):
+    if isinstance(exc, (sandbox_mod.SandboxError, BudgetExhausted, FixtureError)):
         return str(exc)
     if isinstance(exc, AssertionError):
         text = str(exc)
