@@ -23,7 +23,9 @@ def atomic_write_json(path: str, data: dict) -> None:
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        # errors="replace": a lone surrogate from anywhere (a student's message, a file name)
+        # must never stop results.json from being written
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as fh:
             fh.write(text)
         os.replace(tmp, path)
     except BaseException:

@@ -292,11 +292,37 @@ def test_decode_refuses_every_truncation():
 
 
 def test_decode_refuses_absurd_lengths():
-    with pytest.raises(CodecError, match="truncated"):
+    with pytest.raises(CodecError, match="over the limit"):
         decode(codec.MAGIC + _LEN.pack(2**63) + b"{}")
     head = b'{"meta": {}, "value": null}'
-    with pytest.raises(CodecError, match="truncated"):
+    with pytest.raises(CodecError, match="over the limit"):
         decode(codec.MAGIC + _LEN.pack(len(head)) + head + _LEN.pack(10**9))
+    with pytest.raises(CodecError, match="truncated"):
+        decode(codec.MAGIC + _LEN.pack(len(head)) + head + _LEN.pack(3))
+
+
+def test_header_is_bounded_before_it_is_parsed():
+    """A reply whose JSON part is huge (a 60 MB nested list) is refused before json.loads,
+    which would cost the harness many times its size in memory."""
+    head = b'{"meta": {}, "value": {"list": [' + b"1," * (codec.MAX_HEADER_BYTES // 2) + b'1]}}'
+    frame = codec.MAGIC + _LEN.pack(len(head)) + head + _LEN.pack(0)
+    with pytest.raises(CodecError, match="over the limit"):
+        decode(frame)
+
+
+def test_lone_surrogates_from_the_worker_become_replacement_characters():
+    """A student exception message holding "\\ud800" must not crash the UTF-8 results writer."""
+    frame = encode("x\ud800y", {"error": {"message": "bad \udfff"}, "\ud801": 1})
+    value, meta = decode(frame)
+    assert value == "x\ufffd\ufffd\ufffdy" or "\ud800" not in value
+    value.encode("utf-8"), meta["error"]["message"].encode("utf-8")
+    assert all(isinstance(k, str) and k.encode("utf-8") for k in meta)
+
+
+def test_arrays_decode_from_a_bytearray_frame_without_copying_it_first():
+    frame = bytearray(encode([np.arange(12.0).reshape(3, 4), np.asfortranarray(np.ones((2, 3), np.float32))]))
+    a, b = decode(frame)[0]
+    assert np.array_equal(a, np.arange(12.0).reshape(3, 4)) and b.dtype == np.float32 and b.shape == (2, 3)
 
 
 MALFORMED = {

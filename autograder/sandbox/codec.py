@@ -35,6 +35,10 @@ _LEN = struct.Struct(">Q")
 #: dtype kinds that may cross: bool, signed/unsigned int, float, complex.
 ALLOWED_KINDS = "biufc"
 MAX_DEPTH = 64
+#: the JSON part of a frame (the value tree and meta; arrays travel as blobs): a legitimate reply
+#: needs far less, and parsing a huge one costs the harness many times its size in memory
+MAX_HEADER_BYTES = 4 << 20
+MAX_BLOBS = 100000
 
 
 class CodecError(ValueError):
@@ -110,6 +114,55 @@ def encode(obj, meta: dict | None = None) -> bytes:
     return b"".join(parts)
 
 
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates (which no UTF-8 writer accepts) replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+def _clean_tree(obj, depth: int = 0):
+    """Strings of a decoded JSON tree made writable as UTF-8 (keys included)."""
+    if depth > 2 * MAX_DEPTH + 8:  # a node nests as {"list": [...]}: two levels each
+        raise CodecError("value is nested too deeply")
+    if isinstance(obj, str):
+        return clean_text(obj)
+    if isinstance(obj, list):
+        return [_clean_tree(v, depth + 1) for v in obj]
+    if isinstance(obj, dict):
+        return {clean_text(k): _clean_tree(v, depth + 1) for k, v in obj.items()}
+    return obj
+
+
+class _ViewReader(io.RawIOBase):
+    """A read-only file over a memoryview: np.load reads a blob without copying all of it first."""
+
+    def __init__(self, view):
+        self._view, self._pos = view, 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def readinto(self, buf):
+        n = min(len(buf), len(self._view) - self._pos)
+        buf[:n] = self._view[self._pos:self._pos + n]
+        self._pos += n
+        return n
+
+    def seek(self, offset, whence=0):
+        base = {0: 0, 1: self._pos, 2: len(self._view)}[whence]
+        self._pos = max(0, min(base + offset, len(self._view)))
+        return self._pos
+
+    def tell(self):
+        return self._pos
+
+
 def _decode_value(node, blobs: list, as_torch: bool, depth: int = 0):
     if depth > MAX_DEPTH:
         raise CodecError("value is nested too deeply")
@@ -125,7 +178,7 @@ def _decode_value(node, blobs: list, as_torch: bool, depth: int = 0):
         i = node["nd"]
         if type(i) is not int or not 0 <= i < len(blobs):
             raise CodecError("malformed array reference")
-        arr = np.load(io.BytesIO(blobs[i]), allow_pickle=False)
+        arr = np.load(io.BufferedReader(_ViewReader(blobs[i])), allow_pickle=False)
         if type(arr) is not np.ndarray or arr.dtype.kind not in ALLOWED_KINDS or arr.dtype.fields:
             raise CodecError("array of unsupported dtype %s" % getattr(arr, "dtype", "?"))
         if node.get("torch") and as_torch:
@@ -168,31 +221,38 @@ def decode(frame: bytes, as_torch: bool = False):
         raise CodecError("malformed frame (%s: %s)" % (type(exc).__name__, str(exc)[:200])) from None
 
 
-def _decode(frame: bytes, as_torch: bool):
-    if frame[:4] != MAGIC:
+def _decode(frame, as_torch: bool):
+    view = memoryview(frame)
+    if bytes(view[:4]) != MAGIC:
         raise CodecError("not a sandbox frame")
     pos = 4
 
     def take(n):
         nonlocal pos
-        if pos + n > len(frame):
+        if pos + n > len(view):
             raise CodecError("truncated frame")
-        chunk = frame[pos:pos + n]
+        chunk = view[pos:pos + n]
         pos += n
         return chunk
 
     (hlen,) = _LEN.unpack(take(8))
+    if hlen > MAX_HEADER_BYTES:  # checked before parsing: JSON costs many times its size in memory
+        raise CodecError("the value's structure takes %d bytes, over the limit of %d (return arrays, not "
+                         "long nested lists)" % (hlen, MAX_HEADER_BYTES))
     try:
-        header = json.loads(take(hlen).decode("utf-8"))
+        header = json.loads(bytes(take(hlen)).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CodecError("malformed header: %s" % exc) from None
     (nblobs,) = _LEN.unpack(take(8))
+    if nblobs > MAX_BLOBS:
+        raise CodecError("a value with %d arrays is over the limit of %d" % (nblobs, MAX_BLOBS))
     blobs = []
     for _ in range(nblobs):
         (blen,) = _LEN.unpack(take(8))
         blobs.append(take(blen))
     if not isinstance(header, dict) or not isinstance(header.get("meta"), dict):
         raise CodecError("malformed header")
+    header = _clean_tree(header)
     return _decode_value(header.get("value"), blobs, as_torch), header["meta"]
 
 
