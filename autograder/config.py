@@ -80,6 +80,9 @@ class Assignment:
         for rule in forbid:
             if not isinstance(rule, dict) or not rule.get("files") or not rule.get("modules"):
                 raise ConfigError("%s: each [[forbid_imports]] needs files = [...] and modules = [...]" % where)
+            probes = rule.get("probes", [])
+            if not isinstance(probes, list) or not all(isinstance(t, str) and ":" in t for t in probes):
+                raise ConfigError("%s: forbid_imports probes must be a list of \"module:function\" names" % where)
             stray = [f for f in rule["files"] if f not in data["required_files"]]
             if stray:
                 raise ConfigError("%s: forbid_imports names %s, which is not in required_files"

@@ -47,14 +47,62 @@ def _load_results(path: str):
         return None
 
 
+def close_harness_files(source: str, submission: str, results_path: str, metadata: str | None) -> None:
+    """Root only, before any student code runs: the tests, salt, the upload, the results and
+    submission_metadata.json (earlier submissions' full results) become root's alone. On a
+    Gradescope-like root (source, submission and results side by side) its loose files too."""
+    results_dir = os.path.dirname(os.path.abspath(results_path))
+    for folder in (source, submission, results_dir):
+        if os.path.isdir(folder):
+            os.chmod(folder, 0o700)
+    if metadata and os.path.isfile(metadata):
+        os.chmod(metadata, 0o600)
+    parents = {os.path.dirname(os.path.abspath(p)) for p in (source, submission, results_dir)}
+    if len(parents) == 1:
+        root = parents.pop()
+        if root != os.path.dirname(root):  # never the file system's root
+            for name in os.listdir(root):
+                path = os.path.join(root, name)
+                if os.path.isfile(path) and not os.path.islink(path):
+                    os.chmod(path, 0o600)
+
+
+class _GradingUid:
+    """Root only: the sandbox uid and the folder of one grading, claimed before pytest starts and
+    cleaned after it ends for any reason (a killed pytest leaves no process and no file behind)."""
+
+    def __init__(self):
+        from .sandbox import isolation
+
+        self.iso = isolation
+        self.uid, self._lock = isolation.claim_uid()
+        base = isolation.sandbox_base()
+        os.makedirs(base, mode=0o755, exist_ok=True)
+        self.folder = tempfile.mkdtemp(prefix="agk-grading-", dir=base)
+        os.chown(self.folder, 0, self.uid)
+        os.chmod(self.folder, 0o755 if isolation.disabled("private-folders") else 0o750)
+
+    def env(self) -> dict:
+        return {"AUTOGRADER_SANDBOX_UID": str(self.uid), "AUTOGRADER_WORKDIR_BASE": self.folder}
+
+    def cleanup(self) -> None:
+        self.iso.kill_uid(self.uid)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        if not self.iso.probe_namespaces()["mount"] or self.iso.disabled("private-tmp"):
+            self.iso.remove_files_of(self.uid)  # no private tmpfs: the shared /tmp may hold its files
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+
 def grade(source: str, submission: str, results_path: str, metadata: str | None = None,
           work: str | None = None, seed_override: int | None = None) -> dict:
     t0 = time.monotonic()
     a = load_file(os.path.join(source, "assignment.json"))
-    if os.geteuid() == 0:  # the confined worker's uid must not read tests, salt or results
-        for folder in (source, submission, os.path.dirname(os.path.abspath(results_path))):
-            if os.path.isdir(folder):
-                os.chmod(folder, 0o700)
+    grading = None
+    if os.geteuid() == 0:  # the confined worker's uid must not read tests, salt, results or metadata
+        close_harness_files(source, submission, results_path, metadata)
+        grading = _GradingUid()
     own_work = work is None
     work = work or tempfile.mkdtemp(prefix="agk-grade-")
     try:
@@ -80,9 +128,12 @@ def grade(source: str, submission: str, results_path: str, metadata: str | None 
         })
         threads = str(a.grading["threads"])  # Gradescope gives 0.5 vCPU by default
         env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads)
-        for var in ("AUTOGRADER_WORKER_PYTHON", "AUTOGRADER_WORKER_LD_LIBRARY_PATH", "AUTOGRADER_SANDBOX_BASE"):
+        for var in ("AUTOGRADER_WORKER_PYTHON", "AUTOGRADER_WORKER_LD_LIBRARY_PATH", "AUTOGRADER_SANDBOX_BASE",
+                    "AUTOGRADER_UNSAFE_DISABLE"):
             if var in os.environ:
                 env[var] = os.environ[var]
+        if grading is not None:
+            env.update(grading.env())
         if os.path.exists(results_path):
             os.unlink(results_path)
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", source,
@@ -107,6 +158,8 @@ def grade(source: str, submission: str, results_path: str, metadata: str | None 
         results_mod.atomic_write_json(results_path, data)
         return data
     finally:
+        if grading is not None:
+            grading.cleanup()
         if own_work:
             shutil.rmtree(work, ignore_errors=True)
 

@@ -100,6 +100,7 @@ class KitState:
         self.case_key = {}     # nodeid -> key
         self.leaderboard = {}
         self.sandbox = None
+        self.worker_class_now = None
         self.confinement = None
         #: instructor-only lines (how the sandbox was confined, what could not be)
         self.diagnostics = []
@@ -107,10 +108,22 @@ class KitState:
         self.notes = []
 
     # -------------------------------------------------------------- grouping
+    def visibility(self, item) -> str:
+        mark = item.get_closest_marker("graded")
+        vis = mark.kwargs.get("visibility") if mark else None
+        return vis or self.grading["hidden_visibility" if self.is_hidden(item) else "public_visibility"]
+
+    def worker_class(self, item) -> int:
+        """Tests run by class, most visible first; each class gets workers of its own, so nothing a
+        hidden test showed the worker can reach the output of a test students see earlier."""
+        return VISIBILITY_ORDER.get(self.visibility(item), len(VISIBILITY_ORDER))
+
     def is_hidden(self, item) -> bool:
         return "hidden" in os.path.relpath(str(item.path), self.root).split(os.sep)[:-1]
 
     def register(self, items):
+        # Gradescope numbers follow the collection order, not the (visibility-sorted) run order
+        items = sorted(items, key=lambda it: it.stash.get(_ORDER_KEY, 0))
         files = []
         for item in items:
             f = str(item.path)
@@ -126,7 +139,7 @@ class KitState:
                 if mark and mark.args:
                     kw.setdefault("points", mark.args[0])
                 hidden = self.is_hidden(item)
-                vis = kw.get("visibility") or self.grading["hidden_visibility" if hidden else "public_visibility"]
+                vis = self.visibility(item)
                 func = getattr(item, "function", None)
                 doc = (getattr(func, "__doc__", None) or "").strip().splitlines()
                 f = str(item.path)
@@ -162,6 +175,9 @@ class KitState:
 
 
 _STATE_KEY = pytest.StashKey[KitState]()
+_ORDER_KEY = pytest.StashKey[int]()
+#: the order in which visibility classes run; a fresh worker starts at each change of class
+VISIBILITY_ORDER = {"visible": 0, "after_due_date": 1, "after_published": 2, "hidden": 3}
 
 
 def _state(config) -> KitState:
@@ -197,7 +213,8 @@ def pytest_sessionstart(session):
 
         if isolation.is_root():  # Gradescope: student code must not run as root
             try:
-                st.confinement = isolation.Confinement({"memory_mb": int(st.grading["worker_memory_mb"])})
+                st.confinement = isolation.Confinement({"memory_mb": int(st.grading["worker_memory_mb"])},
+                                                       uid=os.environ.get("AUTOGRADER_SANDBOX_UID") or None)
                 worker_python = isolation.reachable_python(
                     os.environ.get("AUTOGRADER_WORKER_PYTHON") or sys.executable)
                 st.diagnostics.append("sandbox: " + st.confinement.describe())
@@ -210,15 +227,42 @@ def pytest_sessionstart(session):
         else:
             worker_python = None
             st.diagnostics.append("sandbox: plain subprocess of the current user (harness not root)")
-        st.sandbox = sandbox_mod.Sandbox(
-            st.submission_dir, [probes], python=worker_python, call_timeout=st.grading["call_timeout"],
-            threads=st.grading["threads"], max_reply_bytes=int(st.grading["max_reply_mb"]) << 20,
-            confinement=st.confinement)
+        st.sandbox = _make_sandbox(st, probes, worker_python)
     _apply_import_rules(st)
     if not st.inprocess:
         st.sandbox.preflight([rel[:-3].replace("/", ".") for rel in st.assignment.required_files
                               if rel.endswith(".py") and os.path.exists(os.path.join(st.submission_dir, rel))])
     sandbox_mod.set_current(st.sandbox)
+
+
+def _make_sandbox(st, probes, worker_python):
+    """One worker; or, under [[forbid_imports]] rules, one per rule beside the main one (RoutedSandbox)."""
+    def make(**rules):
+        return sandbox_mod.Sandbox(
+            st.submission_dir, [probes], python=worker_python, call_timeout=st.grading["call_timeout"],
+            threads=st.grading["threads"], max_reply_bytes=int(st.grading["max_reply_mb"]) << 20,
+            confinement=st.confinement, **rules)
+
+    rules = st.assignment.forbid_imports
+    if not rules or disabled("import-audit"):
+        return make()
+    guarded, routes = [], []
+    for rule in rules:
+        files = list(rule["files"])
+        where = files[0] if len(files) == 1 else "%s or %s" % (", ".join(files[:-1]), files[-1])
+        message = "{module} may not be imported by %s (%s); remove the import and use NumPy only, then upload again" % (
+            where, rule.get("reason") or "an assignment rule")
+        guarded.append({"files": list(rule["files"]), "modules": list(rule["modules"]), "message": message})
+        modules = [rel[:-3].replace("/", ".") for rel in rule["files"]]
+        routes.append((modules, list(rule.get("probes", ())),
+                       make(forbid={"modules": list(rule["modules"]), "message": message})))
+    return sandbox_mod.RoutedSandbox(make(guarded=guarded), routes)
+
+
+def disabled(defence: str) -> bool:
+    from .sandbox.isolation import disabled as off
+
+    return off(defence)
 
 
 def _apply_import_rules(st) -> None:
@@ -247,8 +291,19 @@ class _RefusingSandbox:
 
     call_with = call_pure = import_module = call
 
+    def restart(self):
+        pass
+
     def close(self):
         pass
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Run the tests of each visibility class together, most visible first (stable otherwise)."""
+    st = _state(config)
+    for i, item in enumerate(items):
+        item.stash[_ORDER_KEY] = i
+    items.sort(key=st.worker_class)
 
 
 def pytest_collection_finish(session):
@@ -279,6 +334,10 @@ def pytest_runtest_setup(item):
     if now >= st.budget_end:
         raise BudgetExhausted("not run: the autograder's time budget of %g s was used up by earlier tests"
                               % st.grading["budget"])
+    cls = st.worker_class(item)
+    if st.worker_class_now is not None and cls != st.worker_class_now:
+        st.sandbox.restart()  # no worker (nor its files) crosses a visibility boundary
+    st.worker_class_now = cls
     marker = item.get_closest_marker("graded")
     limit = float((marker.kwargs.get("timeout") if marker else None) or st.grading["test_timeout"])
     test_end = now + limit

@@ -16,7 +16,7 @@ from autograder import heldout
 from autograder.intake import locate
 from autograder.policy import imported_modules, violations
 
-from conftest import A1, A1_FILE, KIT, build_tree, by_name, copy_reference, graded, reference_text, \
+from conftest import break_function, A1, A1_FILE, KIT, build_tree, by_name, copy_reference, graded, reference_text, \
     write_submission
 
 
@@ -75,6 +75,40 @@ def test_a_forbidden_import_fails_that_files_tests_with_the_rule_and_spares_the_
     assert len(lost) >= 7, "every test of functional.py (and of code importing it) must lose its points"
     assert all(message in t["output"] for t in lost), [t["output"][:200] for t in lost if message not in t["output"]]
     assert any("optim" in t["name"] or "SGD" in t["name"] for t in kept), "files without the import are graded"
+
+
+RUNTIME_IMPORTS = {
+    "import_module": '__import__("importlib").import_module("tor" + "ch")',
+    "dunder_import": '__import__("".join(["t", "o", "r", "c", "h"]))',
+    "sys_modules_after_a_probe": '__import__("sys").modules.get("torch") or __import__("to" + "rch")',
+}
+
+
+@pytest.mark.parametrize("how", sorted(RUNTIME_IMPORTS))
+def test_a_forbidden_import_built_at_run_time_is_refused(tmp_path, how):
+    """The static check cannot see a name built at run time; the worker's audit hook refuses it
+    (the file's functions that reach the import fail with the rule), the rest keeps its points."""
+    source = _tree_with_rule(tmp_path)
+    expr = RUNTIME_IMPORTS[how]
+    text = break_function(reference_text(), "sigmoid",
+                          "    _t = %s\n    return 1.0 / (1.0 + np.exp(-x))" % expr)
+    data = graded(source, write_submission(tmp_path / "sub", text), tmp_path)
+    sig = [t for t in data["tests"] if "sigmoid" in t["name"].lower() or "sigmoid" in t["output"]]
+    assert sig and any(t["score"] < t["max_score"] and "torch may not be imported by neural_nets/functional.py"
+                       in t["output"] for t in sig), [t["output"][:300] for t in sig]
+    assert "imports torch (line" not in data["output"]  # not the static rule: this name was built at run time
+    others = [t for t in data["tests"] if t["name"].startswith(("several steps of SGD", "train_val_split keeps"))]
+    assert others and all(t["score"] == t["max_score"] for t in others), [t["name"] for t in others]
+
+
+def test_runtime_import_rule_has_teeth(tmp_path, monkeypatch):
+    """With the audit hook switched off, the same submission keeps its sigmoid points."""
+    monkeypatch.setenv("AUTOGRADER_UNSAFE_DISABLE", "import-audit")
+    source = _tree_with_rule(tmp_path)
+    text = break_function(reference_text(), "sigmoid",
+                          "    _t = %s\n    return 1.0 / (1.0 + np.exp(-x))" % RUNTIME_IMPORTS["import_module"])
+    data = graded(source, write_submission(tmp_path / "sub", text), tmp_path)
+    assert not any("may not be imported" in t["output"] for t in data["tests"])
 
 
 def test_a_forbidden_import_is_refused_in_process_too(tmp_path):

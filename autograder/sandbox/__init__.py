@@ -112,7 +112,7 @@ class Sandbox:
 
     def __init__(self, submission_dir, probe_dirs=(), *, python=None, call_timeout=10.0,
                  max_reply_bytes=64 << 20, max_request_bytes=256 << 20, threads=1,
-                 printed_limit=2000, confinement=None):
+                 printed_limit=2000, confinement=None, forbid=None, guarded=()):
         self.submission_dir = os.path.abspath(submission_dir)
         self.probe_dirs = [os.path.abspath(p) for p in probe_dirs if os.path.isdir(p)]
         self.python = python or os.environ.get("AUTOGRADER_WORKER_PYTHON") or sys.executable
@@ -133,6 +133,12 @@ class Sandbox:
         #: an isolation.Confinement when the harness is root: the worker then runs as its uid
         self.confinement = confinement
         self._checked_python = False
+        #: import rules the worker enforces with an audit hook (see worker._install_import_rules):
+        #: forbid = {"modules": [...], "message": ...}; guarded = [{"files": [rel], "modules", "message"}]
+        self.forbid = forbid
+        self.guarded = list(guarded or ())
+        #: other sandboxes of this grading sharing the uid: their workers survive this one's clean-ups
+        self.peers: list = []
 
     # ------------------------------------------------------------ lifecycle
     def _prepare_workdir(self) -> str:
@@ -147,7 +153,8 @@ class Sandbox:
             if self.confinement is not None:
                 from .isolation import sandbox_base
 
-                base = sandbox_base()
+                # the harness's folder for this grading (closed to other gradings' uids), else the base
+                base = os.environ.get("AUTOGRADER_WORKDIR_BASE") or sandbox_base()
                 os.makedirs(base, mode=0o755, exist_ok=True)
             self._workdir = tempfile.mkdtemp(prefix="agk-worker-", dir=base)
             kit = os.path.join(self._workdir, ".kit")
@@ -189,9 +196,15 @@ class Sandbox:
         env.update(worker_library_path())
         return env
 
+    def _keep(self) -> set:
+        """PIDs of the live workers of this sandbox's peers (which share its uid)."""
+        return {p._proc.pid for p in self.peers if p._proc is not None and p._proc.poll() is None}
+
     def start(self) -> None:
         if self._proc is not None:
-            return
+            if self._proc.poll() is None:
+                return
+            self.kill()  # it died between calls (a peer's clean-up, say): start a new one
         wd = self._prepare_workdir()
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
@@ -202,6 +215,9 @@ class Sandbox:
             "student_paths": [self.submission_dir], "max_request_bytes": self.max_request_bytes,
             "threads": self.threads, "printed_limit": self.printed_limit,
             "blocked_modules": {name: str(exc) for name, exc in sorted(self._poisoned.items())},
+            "forbid": self.forbid,
+            "guarded": [dict(rule, files=[os.path.join(self.submission_dir, *rel.split("/")) for rel in rule["files"]])
+                        for rule in self.guarded],
         }
         config_path = os.path.join(wd, ".kit", "config.json")
         with open(config_path, "w", encoding="utf-8") as fh:
@@ -252,13 +268,36 @@ class Sandbox:
         if self.confinement is not None:
             from .isolation import kill_uid
 
-            kill_uid(self.confinement.uid)  # background and forked processes too, not just the group
+            kill_uid(self.confinement.uid, keep=self._keep())  # background and forked processes too
         for fd in (self._req_w, self._rep_r):
             try:
                 os.close(fd)
             except OSError:
                 pass
         self._proc = self._req_w = self._rep_r = None
+
+    def restart(self) -> None:
+        """Throw the worker away: the next call starts a new one that has seen nothing of the
+        calls before (no module state, no files in its scratch folder or, confined, in /tmp)."""
+        self.kill()
+        self._wipe_scratch()
+
+    def _wipe_scratch(self) -> None:
+        if self._workdir is None:
+            return
+        scratch = os.path.join(self._workdir, "scratch")
+        if os.path.isdir(scratch):
+            for name in os.listdir(scratch):
+                path = os.path.join(scratch, name)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    try:
+                        os.unlink(path)
+                    except OSError:
+                        pass
+        if self.confinement is not None:
+            self.confinement.cleanup(keep=self._keep())
 
     def close(self) -> None:
         self.kill()
@@ -293,7 +332,8 @@ class Sandbox:
         """
         end = time.monotonic() + limit
         out = memoryview(codec._LEN.pack(len(frame)) + frame)
-        header, body, need = b"", [], None
+        header = b""
+        body = None  # the reply, read straight into a buffer of the announced size (no copies)
         got = 0
         while True:
             left = end - time.monotonic()
@@ -310,28 +350,42 @@ class Sandbox:
                     pass
                 except BrokenPipeError:
                     raise self._crashed() from None
-            if r:
-                chunk = os.read(self._rep_r, 1 << 20)
+            if not r:
+                continue
+            if body is None:
+                chunk = os.read(self._rep_r, 8 - len(header))
                 if not chunk:
                     raise self._crashed()
-                if need is None:
-                    header += chunk
-                    if len(header) < 8:
-                        continue
-                    (need,) = codec._LEN.unpack(header[:8])
-                    if need > self.max_reply_bytes:
-                        self.kill()
-                        raise BadReply("the reply from your code is %d bytes, over the limit of %d bytes"
-                                       % (need, self.max_reply_bytes))
-                    chunk = header[8:]
-                body.append(chunk)
-                got += len(chunk)
-                if got >= need:
-                    data = b"".join(body)
-                    if got > need:  # a well-behaved worker never sends ahead
+                header += chunk
+                if len(header) < 8:
+                    continue
+                (need,) = codec._LEN.unpack(header)
+                if need > self.max_reply_bytes:  # refused before a byte of it is held
+                    self.kill()
+                    raise BadReply("the reply from your code is %d bytes, over the limit of %d bytes"
+                                   % (need, self.max_reply_bytes))
+                body = bytearray(need)
+                view = memoryview(body)
+                if need == 0:
+                    return body
+                continue
+            try:
+                n = os.readv(self._rep_r, [view[got:got + (1 << 20)]])
+            except BlockingIOError:
+                continue
+            if not n:
+                raise self._crashed()
+            got += n
+            if got == len(body):
+                if select.select([self._rep_r], [], [], 0)[0]:  # a well-behaved worker never sends ahead
+                    try:
+                        extra = os.read(self._rep_r, 1)
+                    except BlockingIOError:
+                        extra = b""
+                    if extra:
                         self.kill()
                         raise BadReply("the sandbox worker sent more data than announced")
-                    return data
+                return body
 
     def _crashed(self) -> WorkerCrashed:
         proc = self._proc
@@ -379,7 +433,7 @@ class Sandbox:
         if self.confinement is not None and self._proc is not None:
             from .isolation import kill_uid
 
-            kill_uid(self.confinement.uid, keep=self._proc.pid)  # nothing outlives the call but the worker
+            kill_uid(self.confinement.uid, keep=self._keep() | {self._proc.pid})  # nothing outlives the call but the workers
         try:
             result, rmeta = codec.decode(reply, as_torch=False)
         except Exception as exc:  # decode raises CodecError; be strict about anything else too
@@ -459,6 +513,88 @@ class Sandbox:
         self._request({"op": "ping"}, None, "starting the sandbox worker", timeout)
 
 
+class RoutedSandbox:
+    """The workers of one grading under import rules (``[[forbid_imports]]``).
+
+    Calls into a rule's files, and into the probes the rule lists (those that drive its files), go
+    to a worker of their own in which the rule's modules cannot be imported at all, however the
+    name is built (an audit hook); everything else goes to the main worker, where importing them
+    still fails while a rule's file is on the call stack. Same interface as ``Sandbox``.
+    """
+
+    def __init__(self, main: Sandbox, routes):
+        """routes: [(modules, targets, sandbox)]: student modules and probe targets of one rule."""
+        self.main = main
+        self.routes = [(set(m), set(t), sb) for m, t, sb in routes]
+        everyone = [main] + [sb for _, _, sb in self.routes]
+        for sb in everyone:
+            sb.peers = [o for o in everyone if o is not sb]
+        self._all = everyone
+
+    def pick(self, target: str) -> Sandbox:
+        module = target.split(":", 1)[0]
+        for modules, targets, sb in self.routes:
+            if module in modules or target in targets:
+                return sb
+        return self.main
+
+    @property
+    def deadline(self):
+        return self.main.deadline
+
+    @deadline.setter
+    def deadline(self, value):
+        for sb in self._all:
+            sb.deadline = value
+
+    @property
+    def deadline_reason(self):
+        return self.main.deadline_reason
+
+    @deadline_reason.setter
+    def deadline_reason(self, value):
+        for sb in self._all:
+            sb.deadline_reason = value
+
+    @property
+    def restarts(self) -> int:
+        return sum(sb.restarts for sb in self._all)
+
+    def call(self, target: str, *args, **kwargs):
+        return self.pick(target).call_with(target, args, kwargs)
+
+    def call_with(self, target: str, args=(), kwargs=None, *, timeout=None, check_inputs=False):
+        return self.pick(target).call_with(target, args, kwargs, timeout=timeout, check_inputs=check_inputs)
+
+    def call_pure(self, target: str, *args, **kwargs):
+        return self.pick(target).call_with(target, args, kwargs, check_inputs=True)
+
+    def import_module(self, module: str, *, timeout=None) -> None:
+        self.pick(module + ":").import_module(module, timeout=timeout)
+
+    def preflight(self, modules) -> None:
+        for module in modules:
+            self.pick(module + ":").preflight([module])
+
+    def refuse(self, module: str, message: str) -> None:
+        for sb in self._all:
+            sb.refuse(module, message)
+
+    def restart(self) -> None:
+        for sb in self._all:
+            sb.kill()
+        for sb in self._all:
+            sb.restart()
+
+    def kill(self) -> None:
+        for sb in self._all:
+            sb.kill()
+
+    def close(self) -> None:
+        for sb in self._all:
+            sb.close()
+
+
 # ------------------------------------------------------------------ session-wide default
 _current: Sandbox | None = None
 
@@ -472,6 +608,15 @@ def current() -> Sandbox:
     if _current is None:
         raise RuntimeError("no sandbox is active: run the tests with the autograder pytest plugin")
     return _current
+
+
+def fresh_worker() -> None:
+    """Make the next call run in a new worker that has seen nothing of earlier calls.
+
+    Use it before a call whose answer the harness judges against something an earlier call
+    showed the worker (the labels it trained on, say): nothing the earlier worker kept, in
+    memory or on disk, reaches the new one."""
+    current().restart()
 
 
 def call(target: str, *args, **kwargs):

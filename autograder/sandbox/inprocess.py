@@ -67,5 +67,8 @@ class InProcessSandbox:
         self._check_refused(module)
         importlib.import_module(module)
 
+    def restart(self):
+        """No worker to replace in-process (debugging only: no isolation)."""
+
     def close(self):
         pass

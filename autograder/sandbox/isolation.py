@@ -8,7 +8,7 @@ When the harness is root, every worker process:
 * has rlimits on address space, CPU time, processes, file size and open files;
 * where the kernel allows (``unshare``), gets its own network namespace (no
   interfaces but a down loopback: no network at all) and its own mount namespace
-  in which /tmp, /var/tmp, /dev/shm and its scratch folder are small private
+  in which /tmp, /var/tmp, /dev/shm, /run/lock and its scratch folder are small private
   tmpfs mounts, so it cannot fill the disk and leaves no files behind;
 * sees only its own folder: the harness's sources, tests, salt and results are
   in root-only (0700) folders.
@@ -42,8 +42,23 @@ DEFAULT_LIMITS = {
     "processes": 32,       # per uid, threads included
     "file_mb": 64,         # largest file the worker may write
     "open_files": 256,
-    "tmpfs_mb": 128,       # each private tmpfs (/tmp, /var/tmp, /dev/shm, scratch)
+    "tmpfs_mb": 64,        # all private tmpfs mounts together (scratch, /tmp, /dev/shm, /var/tmp)
+    "tmpfs_inodes": 2048,  # files per tmpfs mount (each costs kernel memory outside any rlimit)
 }
+#: how the tmpfs budget is shared among the mounts (fractions of tmpfs_mb)
+TMPFS_SHARES = (("scratch", 0.5), ("/tmp", 0.25), ("/dev/shm", 0.125), ("/var/tmp", 0.0625),
+                ("/run/lock", 0.0625))
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+CLONE_NEWUSER = 0x10000000
+#: defences a kit test may switch off to show that its attack then succeeds (never on Gradescope)
+DISABLE_VAR = "AUTOGRADER_UNSAFE_DISABLE"
+
+
+def disabled(defence: str) -> bool:
+    """True when the kit's teeth tests switched ``defence`` off (AUTOGRADER_UNSAFE_DISABLE=a,b)."""
+    return defence in (os.environ.get(DISABLE_VAR) or "").split(",")
 
 
 class IsolationError(RuntimeError):
@@ -96,13 +111,15 @@ def processes_of(uid: int) -> list:
     return pids
 
 
-def kill_uid(uid: int, rounds: int = 50, keep: int | None = None) -> int:
-    """SIGKILL every process of ``uid`` but ``keep`` (repeatedly, to catch forks in flight)."""
+def kill_uid(uid: int, rounds: int = 50, keep=None) -> int:
+    """SIGKILL every process of ``uid`` but those in ``keep`` (a pid or a set; repeatedly, to
+    catch forks in flight)."""
     import time
 
+    keep = {keep} if isinstance(keep, int) else set(keep or ())
     killed = 0
     for _ in range(rounds):
-        pids = [p for p in processes_of(uid) if p != keep]
+        pids = [p for p in processes_of(uid) if p not in keep]
         if not pids:
             break
         if killed:
@@ -121,7 +138,7 @@ def kill_uid(uid: int, rounds: int = 50, keep: int | None = None) -> int:
     return killed
 
 
-def remove_files_of(uid: int, roots=("/tmp", "/var/tmp", "/dev/shm")) -> int:
+def remove_files_of(uid: int, roots=("/tmp", "/var/tmp", "/dev/shm", "/run/lock")) -> int:
     """Delete files and folders owned by ``uid`` under ``roots`` (used when no private tmpfs)."""
     removed = 0
     for root in roots:
@@ -164,38 +181,131 @@ def probe_namespaces() -> dict:
     return result
 
 
+# ------------------------------------------------------------------ seccomp (no new user namespaces)
+_AUDIT_ARCH = {"x86_64": (0xC000003E, {"clone": 56, "unshare": 272, "clone3": 435}),
+               "aarch64": (0xC00000B7, {"clone": 220, "unshare": 97, "clone3": 435})}
+_SECCOMP_RET_ALLOW = 0x7FFF0000
+_SECCOMP_RET_ERRNO = 0x00050000
+
+
+def _seccomp_program():
+    """A classic-BPF seccomp filter: unshare/clone with CLONE_NEWUSER fail with EPERM, clone3 (whose
+    flags a filter cannot read) with ENOSYS so that libc falls back to clone, other architectures'
+    and x32 system calls with ENOSYS; everything else is allowed. None on an unknown machine."""
+    arch = os.uname().machine
+    if arch not in _AUDIT_ARCH:
+        return None
+    audit, nr = _AUDIT_ARCH[arch]
+    ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    enosys, eperm = _SECCOMP_RET_ERRNO | errno.ENOSYS, _SECCOMP_RET_ERRNO | errno.EPERM
+    prog = [(ld, 0, 0, 4),                       # 0  A = arch
+            (jeq, 1, 0, audit),                  # 1  our architecture? skip the next
+            (ret, 0, 0, enosys),                 # 2
+            (ld, 0, 0, 0),                       # 3  A = syscall number
+            (jge, 0, 1, 0x40000000 if arch == "x86_64" else 0xFFFFFFFF),  # 4  x32 ABI
+            (ret, 0, 0, enosys),                 # 5
+            (jeq, 0, 1, nr["clone3"]),           # 6
+            (ret, 0, 0, enosys),                 # 7
+            (jeq, 1, 0, nr["unshare"]),          # 8
+            (jeq, 0, 3, nr["clone"]),            # 9
+            (ld, 0, 0, 16),                      # 10 A = low half of the first argument (flags)
+            (jset, 0, 1, CLONE_NEWUSER),         # 11
+            (ret, 0, 0, eperm),                  # 12
+            (ret, 0, 0, _SECCOMP_RET_ALLOW)]     # 13
+    return prog
+
+
+def _install_seccomp(prog) -> bool:
+    """no_new_privs, then the filter (the kernel requires the first for the second)."""
+    class Filter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
+                    ("k", ctypes.c_uint)]
+
+    class Prog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Filter))]
+
+    filters = (Filter * len(prog))(*[Filter(*ins) for ins in prog])
+    fprog = Prog(len(prog), ctypes.cast(filters, ctypes.POINTER(Filter)))
+    libc = _libc()
+    return libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
+
+
+def _set_no_new_privs() -> bool:
+    return _libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+
+
+def probe_seccomp() -> bool:
+    """Whether this kernel/container accepts the filter and it refuses a new user namespace."""
+    prog = _seccomp_program()
+    if prog is None:
+        return False
+    pid = os.fork()
+    if pid == 0:
+        try:
+            ok = _set_no_new_privs() and _install_seccomp(prog) and _libc().unshare(CLONE_NEWUSER) != 0
+        except Exception:
+            ok = False
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
 class Confinement:
     """Everything needed to start one confined worker (root harness only)."""
 
-    def __init__(self, limits: dict | None = None, cut_network: bool = True, private_tmp: bool = True):
+    def __init__(self, limits: dict | None = None, cut_network: bool = True, private_tmp: bool = True,
+                 uid: int | None = None):
+        """uid: the sandbox uid the harness claimed for this grading (it holds the lock and cleans
+        up after pytest, whatever happens to it); None claims one here."""
         if not is_root():
             raise IsolationError("confinement needs root")
         self.limits = dict(DEFAULT_LIMITS)
         self.limits.update(limits or {})
-        self.uid, self._lock_fd = claim_uid()
+        if uid is None:
+            self.uid, self._lock_fd = claim_uid()
+        else:
+            if int(uid) not in UID_POOL:
+                raise IsolationError("sandbox uid %s is outside the pool %d-%d" % (uid, UID_POOL.start, UID_POOL.stop - 1))
+            self.uid, self._lock_fd = int(uid), None
         self.gid = self.uid
         available = probe_namespaces()
-        self.cut_network = cut_network and available["net"]
-        self.private_tmp = private_tmp and available["mount"]
+        self.cut_network = cut_network and available["net"] and not disabled("network")
+        self.private_tmp = private_tmp and available["mount"] and not disabled("private-tmp")
+        self.no_new_privs = not disabled("no-new-privs")
+        self.seccomp = self.no_new_privs and not disabled("seccomp") and probe_seccomp()
         self.notes = []
         if cut_network and not self.cut_network:
             self.notes.append("network NOT cut: this kernel/container does not allow network namespaces")
         if private_tmp and not self.private_tmp:
             self.notes.append("no private /tmp: files the worker leaves are deleted after grading instead")
+        if not self.seccomp:
+            self.notes.append("no seccomp filter: this kernel/container refused it, so the worker could "
+                              "create user namespaces (no_new_privs %s)" % ("set" if self.no_new_privs else "NOT set"))
 
     def describe(self) -> str:
         lim = self.limits
-        return ("worker uid %d; network %s; private tmpfs %s; limits: %d MB address space, %d s CPU, "
-                "%d processes, %d MB per file, %d open files"
+        return ("worker uid %d; network %s; private tmpfs %s (%d MB, %d files per mount); no_new_privs %s; "
+                "seccomp %s; limits: %d MB address space, %d s CPU, %d processes, %d MB per file, %d open files"
                 % (self.uid, "cut" if self.cut_network else "NOT cut", "yes" if self.private_tmp else "no",
+                   lim["tmpfs_mb"], lim["tmpfs_inodes"], "yes" if self.no_new_privs else "NO",
+                   "yes" if self.seccomp else "NO",
                    lim["memory_mb"], lim["cpu_seconds"], lim["processes"], lim["file_mb"], lim["open_files"]))
 
     def prepare(self, workdir: str, scratch: str) -> None:
-        """Ownership: the worker owns only its scratch folder; the rest of workdir is root's, read-only."""
+        """Ownership: the worker owns only its scratch folder; the rest of workdir is root's and
+        readable by this grading's group alone (another grading's uid cannot even enter it)."""
         for dirpath, dirnames, filenames in os.walk(workdir):
-            os.chmod(dirpath, 0o755)
+            os.chown(dirpath, 0, self.gid)
+            os.chmod(dirpath, 0o750)
             for name in filenames:
-                os.chmod(os.path.join(dirpath, name), 0o644)
+                path = os.path.join(dirpath, name)
+                os.chown(path, 0, self.gid)
+                os.chmod(path, 0o640)
+        if disabled("private-folders"):
+            for dirpath, dirnames, filenames in os.walk(workdir):
+                os.chmod(dirpath, 0o755)
+                for name in filenames:
+                    os.chmod(os.path.join(dirpath, name), 0o644)
         os.chown(scratch, self.uid, self.gid)
         os.chmod(scratch, 0o700)
 
@@ -203,7 +313,10 @@ class Confinement:
         """A preexec_fn for Popen: namespaces, tmpfs, rlimits, then drop to the sandbox uid."""
         lim = self.limits
         uid, gid, net, tmp = self.uid, self.gid, self.cut_network, self.private_tmp
-        size = "size=%dm" % lim["tmpfs_mb"]
+        nnp, filt = self.no_new_privs, (_seccomp_program() if self.seccomp else None)
+        sizes = {where: "size=%dk,nr_inodes=%d" % (max(int(lim["tmpfs_mb"] * 1024 * share), 1024),
+                                                   lim["tmpfs_inodes"])
+                 for where, share in TMPFS_SHARES}
 
         def run():
             libc = _libc()
@@ -213,9 +326,11 @@ class Confinement:
             if tmp:
                 if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
                     os._exit(121)
-                for target, opts in (("/tmp", "mode=1777," + size), ("/var/tmp", "mode=1777," + size),
-                                     ("/dev/shm", "mode=1777," + size),
-                                     (scratch, "mode=700,uid=%d,gid=%d,%s" % (uid, gid, size))):
+                for target, opts in (("/tmp", "mode=1777," + sizes["/tmp"]),
+                                     ("/var/tmp", "mode=1777," + sizes["/var/tmp"]),
+                                     ("/dev/shm", "mode=1777," + sizes["/dev/shm"]),
+                                     ("/run/lock", "mode=1777," + sizes["/run/lock"]),
+                                     (scratch, "mode=700,uid=%d,gid=%d,%s" % (uid, gid, sizes["scratch"]))):
                     if os.path.isdir(target) and libc.mount(b"tmpfs", target.encode(), b"tmpfs",
                                                             MS_NOSUID | MS_NODEV, opts.encode()) != 0:
                         os._exit(122)
@@ -231,23 +346,28 @@ class Confinement:
             os.setuid(uid)
             if os.getuid() != uid or os.geteuid() != uid:
                 os._exit(123)
+            if nnp and not _set_no_new_privs():
+                os._exit(124)
+            if filt is not None and not _install_seccomp(filt):
+                os._exit(125)
 
         return run
 
-    def cleanup(self) -> None:
-        kill_uid(self.uid)
+    def cleanup(self, keep=None) -> None:
+        kill_uid(self.uid, keep=keep)
         if not self.private_tmp:
             remove_files_of(self.uid)
 
     def release(self) -> None:
         self.cleanup()
-        if self._lock_fd is not None:
+        if self._lock_fd is not None:  # (a uid claimed by the harness stays locked by the harness)
             os.close(self._lock_fd)
             self._lock_fd = None
 
 
 EXIT_REASONS = {120: "could not create the sandbox namespaces", 121: "could not make mounts private",
-                122: "could not mount the private tmpfs", 123: "could not drop privileges"}
+                122: "could not mount the private tmpfs", 123: "could not drop privileges",
+                124: "could not set no_new_privs", 125: "could not install the seccomp filter"}
 
 
 def check_python_reachable(python: str, confinement: Confinement) -> None:
@@ -297,17 +417,22 @@ def mirror_venv(python: str, dest_root: str | None = None) -> str:
     Hard links share the files' bytes and permissions, so this is fast and small; it
     is reused while the source venv is unchanged. Returns the mirrored interpreter.
     """
-    venv = os.path.dirname(os.path.dirname(os.path.abspath(python)))
+    # the venv itself, not a link to it (setup.sh's AUTOGRADER_EXISTING_VENV makes $ROOT/venv a
+    # link): a copied link would still point where the worker cannot go
+    venv = os.path.realpath(os.path.dirname(os.path.dirname(os.path.abspath(python))))
     if not os.path.exists(os.path.join(venv, "pyvenv.cfg")):
-        raise IsolationError("%s is not inside a venv; set AUTOGRADER_WORKER_PYTHON" % python)
+        raise IsolationError("%s is not inside a venv; set AUTOGRADER_WORKER_PYTHON to a venv's python that "
+                             "every user can run" % python)
     dest_root = dest_root or sandbox_base()
     os.makedirs(dest_root, mode=0o755, exist_ok=True)
     stamp = "%s-%x" % (hashlib.sha256(venv.encode()).hexdigest()[:12],
                        int(os.stat(os.path.join(venv, "pyvenv.cfg")).st_mtime))
     dest = os.path.join(dest_root, "agk-worker-venv-" + stamp)
     target = os.path.join(dest, "bin", os.path.basename(python))
-    if os.path.exists(os.path.join(dest, ".complete")):
+    if os.path.exists(os.path.join(dest, ".complete")) and not os.path.islink(dest):
         return target
+    if os.path.islink(dest):  # left by an earlier kit that copied the link, not the venv
+        os.unlink(dest)
     tmp = dest + ".tmp-%d" % os.getpid()
     shutil.rmtree(tmp, ignore_errors=True)
     proc = subprocess.run(["cp", "-al", venv, tmp], capture_output=True, text=True)
@@ -338,7 +463,7 @@ def reachable_python(python: str) -> str:
     return python
 
 
-MASKED = ("/tmp", "/var/tmp", "/dev/shm")  # private tmpfs mounts in the worker's mount namespace
+MASKED = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")  # private tmpfs mounts in the worker's mount namespace
 
 
 def under_masked(path: str) -> bool:

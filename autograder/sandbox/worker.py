@@ -146,11 +146,64 @@ class _Blocker:
         return None
 
 
+def _package_dirs(modules):
+    """Install folders of ``modules`` (found without importing them), to refuse loading their files."""
+    dirs = []
+    for name in modules:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        for loc in (getattr(spec, "submodule_search_locations", None) or []) if spec else []:
+            dirs.append(os.path.realpath(loc) + os.sep)
+    return tuple(dirs)
+
+
+def _install_import_rules(forbid, guarded):
+    """An audit hook (which code in this process cannot remove) that enforces import rules at run time.
+
+    forbid:  {"modules": [...], "message": "..."}: in this worker those modules cannot be imported at
+             all, however the name is built, nor their files opened or loaded (dlopen).
+    guarded: [{"files": [paths], "modules": [...], "message": "..."}]: importing those modules fails
+             while code of one of those files is on the call stack.
+    """
+    banned = set((forbid or {}).get("modules") or ())
+    message = (forbid or {}).get("message") or "this module may not be imported here"
+    dirs = _package_dirs(sorted(banned)) if banned else ()
+    rules = [(set(g["files"]) | set(os.path.realpath(f) for f in g["files"]), set(g["modules"]), g["message"])
+             for g in guarded or ()]
+    if not banned and not rules:
+        return
+    getframe = sys._getframe
+
+    def hook(event, args):
+        if event == "import":
+            top = str(args[0]).split(".")[0]
+            if top in banned:
+                raise ImportError(message.replace("{module}", top))
+            for files, modules, msg in rules:
+                if top in modules:
+                    frame = getframe(1)
+                    while frame is not None:
+                        if frame.f_code.co_filename in files:
+                            raise ImportError(msg.replace("{module}", top))
+                        frame = frame.f_back
+        elif dirs and event in ("open", "ctypes.dlopen", "os.exec", "os.posix_spawn"):
+            path = args[0]
+            if isinstance(path, (bytes, str)):
+                path = os.fsdecode(path)
+                if path.startswith(dirs) or os.path.realpath(path).startswith(dirs):
+                    raise ImportError(message.replace("{module}", "/".join(sorted(banned))))
+
+    sys.addaudithook(hook)
+
+
 def main(argv):
     with open(argv[1], encoding="utf-8") as fh:
         config = json.load(fh)
     if config.get("blocked_modules"):
         sys.meta_path.insert(0, _Blocker(config["blocked_modules"]))
+    _install_import_rules(config.get("forbid"), config.get("guarded"))
     codec = _load_codec()
     req_fd, rep_fd = config["request_fd"], config["reply_fd"]
     roots = [os.path.realpath(p) for p in config["student_paths"]]
