@@ -27,6 +27,7 @@ from . import results as results_mod
 from . import seeds
 from .config import load_file
 from .intake import assemble, locate
+from .sandbox.isolation import disabled as isolation_disabled
 
 GRACE_SECONDS = 30
 
@@ -51,10 +52,14 @@ def close_harness_files(source: str, submission: str, results_path: str, metadat
     """Root only, before any student code runs: the tests, salt, the upload, the results and
     submission_metadata.json (earlier submissions' full results) become root's alone. On a
     Gradescope-like root (source, submission and results side by side) its loose files too."""
+    from .sandbox.isolation import disabled
+
     results_dir = os.path.dirname(os.path.abspath(results_path))
     for folder in (source, submission, results_dir):
         if os.path.isdir(folder):
             os.chmod(folder, 0o700)
+    if disabled("harness-files"):
+        return
     if metadata and os.path.isfile(metadata):
         os.chmod(metadata, 0o600)
     parents = {os.path.dirname(os.path.abspath(p)) for p in (source, submission, results_dir)}
@@ -158,7 +163,7 @@ def grade(source: str, submission: str, results_path: str, metadata: str | None 
         results_mod.atomic_write_json(results_path, data)
         return data
     finally:
-        if grading is not None:
+        if grading is not None and not isolation_disabled("harness-cleanup"):
             grading.cleanup()
         if own_work:
             shutil.rmtree(work, ignore_errors=True)

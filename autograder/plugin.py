@@ -303,7 +303,8 @@ def pytest_collection_modifyitems(session, config, items):
     st = _state(config)
     for i, item in enumerate(items):
         item.stash[_ORDER_KEY] = i
-    items.sort(key=st.worker_class)
+    if not disabled("visibility-workers"):
+        items.sort(key=st.worker_class)
 
 
 def pytest_collection_finish(session):
@@ -335,7 +336,7 @@ def pytest_runtest_setup(item):
         raise BudgetExhausted("not run: the autograder's time budget of %g s was used up by earlier tests"
                               % st.grading["budget"])
     cls = st.worker_class(item)
-    if st.worker_class_now is not None and cls != st.worker_class_now:
+    if st.worker_class_now is not None and cls != st.worker_class_now and not disabled("visibility-workers"):
         st.sandbox.restart()  # no worker (nor its files) crosses a visibility boundary
     st.worker_class_now = cls
     marker = item.get_closest_marker("graded")

@@ -318,10 +318,22 @@ def _reachable_interpreter(python):
 def test_setup_sh_existing_venv_mode(dist, tmp_path):
     root = tmp_path / "autograder"
     unpack_zip(dist[A1][1], str(root / "source"))
-    env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_EXISTING_VENV=os.path.dirname(os.path.dirname(sys.executable)))
+    # the venv as a path under /tmp (a kit checked out there), which the confined worker sees as empty
+    kit_venv = tmp_path / "kit-venv"
+    os.symlink(os.path.dirname(os.path.dirname(sys.executable)), kit_venv)
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_EXISTING_VENV=str(kit_venv))
     proc = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True, text=True)
     assert proc.returncode == 0 and "grading environment ready" in proc.stdout, proc.stdout + proc.stderr
     assert os.path.islink(root / "venv")
+    # the guide's recipe (section 12) goes on: the reference, run_autograder, full marks, even as
+    # root with the root under /tmp (the worker then runs a mirror of the venv the link points to)
+    (root / "submission").mkdir()
+    for rel in KIT.assignment(A1).required_files:
+        shutil.copy(KIT.path("solutions", A1, rel), root / "submission")
+    proc = subprocess.run([str(root / "source" / "run_autograder")], env=dict(os.environ, AUTOGRADER_ROOT=str(root)),
+                          capture_output=True, text=True, timeout=900)
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert data["score"] == sum(t["max_score"] for t in data["tests"]) > 0, proc.stdout[-3000:]
 
 
 def test_setup_sh_offline_wheelhouse_on_python310(dist, tmp_path):

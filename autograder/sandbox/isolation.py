@@ -317,6 +317,8 @@ class Confinement:
         sizes = {where: "size=%dk,nr_inodes=%d" % (max(int(lim["tmpfs_mb"] * 1024 * share), 1024),
                                                    lim["tmpfs_inodes"])
                  for where, share in TMPFS_SHARES}
+        if disabled("tmpfs-caps"):  # the kit's teeth test: the old 128 MB per mount, no file cap
+            sizes = {where: "size=128m" for where, _ in TMPFS_SHARES}
 
         def run():
             libc = _libc()
