@@ -87,9 +87,29 @@ def claim_uid(lock_dir: str = "/run/lock/agk-sandbox") -> tuple:
             os.close(fd)
             continue
         if not processes_of(uid):
+            remove_stale_folders(uid)
             return uid, fd
         os.close(fd)  # leftovers of a crashed run: skip this uid
     raise IsolationError("no free sandbox uid in %d-%d" % (UID_POOL.start, UID_POOL.stop - 1))
+
+
+def remove_stale_folders(uid: int) -> None:
+    """Folders a crashed grading of ``uid`` left in the sandbox base: they are open to ``uid``'s group,
+    so the next grading that gets this uid could read them. Called with the uid's lock held."""
+    base = sandbox_base()
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(base, name)
+        if name.startswith(("agk-grading-", "agk-worker-")) and not name.startswith("agk-worker-venv-"):
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if st.st_gid == uid or st.st_uid == uid:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def processes_of(uid: int) -> list:

@@ -8,17 +8,19 @@ outside the worker's folder changed (the autograder tree, host /tmp, leftover
 processes or files of the sandbox uids).
 """
 import hashlib
+import io
 import json
 import os
 import re
 import shutil
+import struct
 import time
 import zipfile
 
 import pytest
 
 from autograder.config import _load_toml
-from autograder.sandbox.isolation import UID_POOL, is_root, processes_of
+from autograder.sandbox.isolation import DISABLE_VAR, is_root, processes_of
 
 from autograder.local import run_autograder
 from autograder.results import validate_schema
@@ -54,6 +56,30 @@ def _prepend(text, code):
     return text[:i] + code.strip("\n") + "\n" + text[i:]
 
 
+def _hostile_zip(members, damaged=(), how="encrypted"):
+    """A zip (bytes) of ``members`` ({name: text}) in which each member named in ``damaged`` is marked
+    password-protected (the encryption flag in its local and central headers) or, with how="corrupt",
+    has a deflate stream that starts with an invalid block type."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in members.items():
+            zf.writestr(name, text)
+    data = bytearray(buf.getvalue())
+    central = struct.unpack("<I", data[-6:-2])[0]  # end-of-central-directory record, no comment
+    while data[central:central + 4] == b"PK\x01\x02":
+        n, m, k = struct.unpack("<HHH", data[central + 28:central + 34])
+        local = struct.unpack("<I", data[central + 42:central + 46])[0]
+        if data[central + 46:central + 46 + n].decode() in damaged:
+            if how == "encrypted":
+                data[central + 8] |= 1
+                data[local + 6] |= 1
+            else:
+                ln, lm = struct.unpack("<HH", data[local + 26:local + 30])
+                data[local + 30 + ln + lm] |= 0x06
+        central += 46 + n + m + k
+    return bytes(data)
+
+
 def materialise(case, dest):
     """Write the case's submission (the reference plus its hostile change) into ``dest``."""
     os.makedirs(dest, exist_ok=True)
@@ -67,7 +93,8 @@ def materialise(case, dest):
     if layout == "notebook":
         shutil.copy(KIT.path("student_starter", A1, "a1_neural_nets.ipynb"), os.path.join(dest, "a1_neural_nets.ipynb"))
         return dest
-    if layout in ("plain", "odd-names", "symlink-shadow", "symlink-hidden"):
+    if layout in ("plain", "odd-names", "symlink-shadow", "symlink-hidden", "encrypted-zip",
+                  "many-zip-bombs"):
         for r, text in files.items():
             _write(dest, r, text)
     if layout == "odd-names":
@@ -88,6 +115,30 @@ def materialise(case, dest):
                 chunk = b"\0" * (1 << 20)
                 for _ in range(1024):
                     fh.write(chunk)
+    if layout == "encrypted-zip":
+        with open(os.path.join(dest, "stray.zip"), "wb") as fh:
+            fh.write(_hostile_zip(files, damaged=set(files)))
+    if layout == "corrupt-zip":
+        members = dict(files, **{"notes.txt": "my notes\n" * 1000})
+        with open(os.path.join(dest, "submission.zip"), "wb") as fh:
+            fh.write(_hostile_zip(members, damaged={"notes.txt"}, how="corrupt"))
+    if layout == "non-utf8-name":  # the files in hw/; a\xfe/ sorts first, so without the defence it would win
+        for r, text in files.items():
+            _write(dest, os.path.join("hw", r), text)
+        for name in (b"bad\xff.py", b"a\xfe"):
+            path = os.path.join(os.fsencode(dest), name)
+            if name.endswith(b".py"):
+                with open(path, "w") as fh:
+                    fh.write("print('odd')\n")
+            else:
+                os.makedirs(os.path.join(path, b"neural_nets"))
+                with open(os.path.join(path, b"neural_nets", b"functional.py"), "w") as fh:
+                    fh.write("raise SystemExit('not this one')\n")
+    if layout == "many-zip-bombs":
+        bomb = _hostile_zip({"zeros.bin": "\0" * (45 << 20)})
+        for i in range(40):
+            with open(os.path.join(dest, "bomb%02d.zip" % i), "wb") as fh:
+                fh.write(bomb)
     return dest
 
 
@@ -120,14 +171,26 @@ def _tree_digest(root):
     return h.hexdigest()
 
 
-def _sandbox_leftovers():
-    procs = [pid for uid in UID_POOL[:16] for pid in processes_of(uid)]
+def grading_uid(data):
+    """The sandbox uid of this grading, from the instructor-only diagnostics ("worker uid N")."""
+    for line in data.get("extra_data", {}).get("diagnostics", []):
+        m = re.search(r"worker uid (\d+)", line)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def _sandbox_leftovers(uid):
+    """Processes and files of ``uid`` only: other gradings may run on this machine meanwhile."""
+    if uid is None:
+        return [], []
+    procs = processes_of(uid)
     files = []
-    for root in ("/tmp", "/var/tmp", "/dev/shm", "/var/lib/agk-sandbox"):
+    for root in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lib/agk-sandbox"):
         for dirpath, dirnames, filenames in os.walk(root):
             for name in dirnames + filenames:
                 try:
-                    if os.lstat(os.path.join(dirpath, name)).st_uid in UID_POOL:
+                    if os.lstat(os.path.join(dirpath, name)).st_uid == uid:
                         files.append(os.path.join(dirpath, name))
                 except OSError:
                     pass
@@ -147,6 +210,8 @@ def _hidden_code_lines():
 
 
 HIDDEN_LINES = _hidden_code_lines()
+#: in submission_metadata.json, as earlier submissions' hidden results would be
+METADATA_SECRET = "HIDDEN-RESULT-OF-AN-EARLIER-SUBMISSION"
 _trees = {}
 _honest = {}
 
@@ -206,6 +271,8 @@ def grade_like_gradescope(template, submission, name):
     shutil.copytree(submission, os.path.join(root, "submission"), symlinks=True)
     for dirpath, dirnames, _ in os.walk(root):
         os.chmod(dirpath, 0o755)
+    with open(os.path.join(root, "submission_metadata.json"), "w") as fh:  # as Gradescope writes it
+        json.dump({"previous_submissions": [{"results": {"tests": [{"output": METADATA_SECRET}]}}]}, fh)
     before = _tree_digest(os.path.join(root, "source"))
     data = run_autograder(os.path.join(root, "source"), os.path.join(root, "submission"),
                           os.path.join(root, "results"), root)
@@ -214,14 +281,10 @@ def grade_like_gradescope(template, submission, name):
     return root, before, data
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_adversarial_case(name, tmp_path, tmp_path_factory):
+def run_case(name, tmp_path, tmp_path_factory):
+    """Grade case ``name`` and check everything; an AssertionError says which check failed."""
     case = CASES[name]
-    if case.get("root") and not is_root():
-        pytest.skip("the defence against %r needs the root harness (uid drop, namespaces); see docs/security.md"
-                    % name)
     template = _tree(tmp_path_factory, case.get("grading"))
-    _, old_files = _sandbox_leftovers()  # left by an earlier, interrupted run: not this case's doing
     sentinel = os.path.join("/tmp", "agk-sentinel-%s" % name)
     with open(sentinel, "w") as fh:
         fh.write("keep")
@@ -231,38 +294,66 @@ def test_adversarial_case(name, tmp_path, tmp_path_factory):
     elapsed = time.monotonic() - start
     source = template
     cfg = json.load(open(os.path.join(template, "assignment.json")))
+    try:
+        # the score an honest grader gives
+        check_honest_score(tmp_path_factory, source, case["honest"], data)
+        assert data["score"] <= max_total(data)
 
-    # the score an honest grader gives
-    check_honest_score(tmp_path_factory, source, case["honest"], data)
-    assert data["score"] <= max_total(data)
+        # the message says what happened
+        visible = [data["output"]] + [t["output"] for t in data["tests"]]
+        for text in case.get("expect", []):
+            options = text.split(" || ")
+            assert any(o in v for o in options for v in visible), (name, text, visible[:3])
 
-    # the message says what happened
-    visible = [data["output"]] + [t["output"] for t in data["tests"]]
-    for text in case.get("expect", []):
-        options = text.split(" || ")
-        assert any(o in v for o in options for v in visible), (name, text, visible[:3])
+        # no hidden test code, no hidden expected values, no metadata, anywhere a student may look
+        blob = "\n".join(visible + [t["name"] for t in data["tests"]])
+        leaked = [ln for ln in HIDDEN_LINES if ln in blob]
+        assert not leaked, leaked[:3]
+        assert METADATA_SECRET not in blob, "submission_metadata.json reached the student"
+        for t in data["tests"]:
+            if t["visibility"] != "visible":
+                assert not re.search(r"got .*, expected ", t["output"]), t["output"]
 
-    # no hidden test code, no hidden expected values, anywhere a student may look
-    blob = "\n".join(visible + [t["name"] for t in data["tests"]])
-    leaked = [ln for ln in HIDDEN_LINES if ln in blob]
-    assert not leaked, leaked[:3]
-    for t in data["tests"]:
-        if t["visibility"] != "visible":
-            assert not re.search(r"got .*, expected ", t["output"]), t["output"]
+        # inside its budget, and nothing outside the worker's folder changed
+        assert elapsed < float(cfg["grading"]["budget"]) and data["execution_time"] < float(cfg["grading"]["budget"])
+        assert _tree_digest(os.path.join(root, "source")) == before, "the autograder tree was modified"
+        assert open(sentinel).read() == "keep"
+        assert not os.path.exists("/tmp/pwned") and not os.path.exists("/tmp/pickle-pwned")
+        if name == "background-rewriter":
+            time.sleep(4)  # the daemon would strike 3 s after import
+        procs, files = _sandbox_leftovers(grading_uid(data))
+        assert not procs, "processes of the sandbox uid survived grading: %s" % procs
+        assert not files, "files of the sandbox uid were left behind: %s" % files[:5]
+        with open(os.path.join(root, "results", "results.json")) as fh:
+            final = json.load(fh)
+        assert final["score"] == data["score"], "results.json changed after grading"
+    finally:
+        if os.path.exists(sentinel):
+            os.unlink(sentinel)
+        uid = grading_uid(data)
+        if uid is not None:  # a case that won (teeth) may leave its uid's processes: not for the next
+            from autograder.sandbox.isolation import kill_uid
 
-    # inside its budget, and nothing outside the worker's folder changed
-    assert elapsed < float(cfg["grading"]["budget"]) and data["execution_time"] < float(cfg["grading"]["budget"])
-    assert _tree_digest(os.path.join(root, "source")) == before, "the autograder tree was modified"
-    assert open(sentinel).read() == "keep"
-    os.unlink(sentinel)
-    assert not os.path.exists("/tmp/pwned") and not os.path.exists("/tmp/pickle-pwned")
-    if name == "background-rewriter":
-        time.sleep(4)  # the daemon would strike 3 s after import
-    procs, files = _sandbox_leftovers()
-    files = sorted(set(files) - set(old_files))
-    assert not procs, "processes of the sandbox uid survived grading: %s" % procs
-    assert not files, "files of the sandbox uid were left behind: %s" % files[:5]
-    with open(os.path.join(root, "results", "results.json")) as fh:
-        final = json.load(fh)
-    assert final["score"] == data["score"], "results.json changed after grading"
-    shutil.rmtree(root, ignore_errors=True)
+            kill_uid(uid)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_adversarial_case(name, tmp_path, tmp_path_factory):
+    if CASES[name].get("root") and not is_root():
+        pytest.skip("the defence against %r needs the root harness (uid drop, namespaces); see docs/security.md"
+                    % name)
+    run_case(name, tmp_path, tmp_path_factory)
+
+
+TEETH = sorted(n for n, c in CASES.items() if c.get("teeth"))
+
+
+@pytest.mark.parametrize("name", TEETH)
+def test_defence_has_teeth(name, tmp_path, tmp_path_factory, monkeypatch):
+    """With the case's defence switched off, the same case wins: some check above fails."""
+    if not is_root():
+        pytest.skip("the defences switched off here need the root harness")
+    monkeypatch.setenv(DISABLE_VAR, CASES[name]["teeth"])
+    with pytest.raises(AssertionError):
+        run_case(name, tmp_path, tmp_path_factory)
