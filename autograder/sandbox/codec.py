@@ -39,6 +39,8 @@ MAX_DEPTH = 64
 #: needs far less, and parsing a huge one costs the harness many times its size in memory
 MAX_HEADER_BYTES = 4 << 20
 MAX_BLOBS = 100000
+if "reply-cap" in (os.environ.get("AUTOGRADER_UNSAFE_DISABLE") or "").split(","):  # kit teeth tests only
+    MAX_HEADER_BYTES = MAX_BLOBS = 1 << 62
 
 
 class CodecError(ValueError):
