@@ -154,3 +154,162 @@ def test_results_file_is_strict_json(a1_tree, tmp_path):
     soft = [t for t in data["tests"] if "softmax" in t["name"]]
     assert soft and all(t["score"] == 0 for t in soft)
     assert any("contains NaN at index" in t["output"] for t in soft)
+
+
+# ---------------------------------------------------------------- verdicts about learning are the harness's
+FAKE_TRAIN = '''def train(model, optimizer, data, epochs=10, batch_size=64, seed=0, progress=True):
+    """No training at all: a made-up history that looks like a model learning."""
+    return {"train_loss": [1.0 / (e + 1) for e in range(epochs)], "train_acc": [0.6 + 0.04 * e for e in range(epochs)],
+            "val_loss": [1.1 / (e + 1) for e in range(epochs)], "val_acc": [0.99] * epochs}
+
+
+'''
+LEARNING_TESTS = ("train runs your model, optimiser and loop, and the model learns: its accuracy on new points rises",
+                  "your TwoLayerNet, SGD and training loop reach 90% accuracy on new points of separable data")
+
+
+def fake_curve_submission(folder):
+    """The A1 reference whose train() returns a falling loss curve and 99% validation accuracy, training nothing."""
+    sub = copy_reference(folder)
+    path = os.path.join(sub, "neural_nets", "train.py")
+    with open(path) as fh:
+        text = fh.read()
+    start, end = text.index("def train(model, optimizer, data"), text.index("def plot_curves(")
+    with open(path, "w") as fh:
+        fh.write(text[:start] + FAKE_TRAIN + text[end:])
+    return sub
+
+
+def test_a_made_up_learning_curve_earns_no_learning_points(a1_tree, tmp_path):
+    """The verdict comes from the trained weights, judged here on points the worker never saw."""
+    data = graded(a1_tree, fake_curve_submission(tmp_path / "sub"), tmp_path)
+    tests = by_name(data)
+    for name in LEARNING_TESTS:
+        assert tests[name]["score"] == 0, tests[name]
+    assert "the weights did not learn: is update() called after each batch?" in tests[LEARNING_TESTS[0]]["output"]
+    assert data["score"] == max_total(data) - sum(tests[n]["max_score"] for n in LEARNING_TESTS), \
+        [t["name"] for t in data["tests"] if t["status"] == "failed"]
+
+
+A2 = "a2_cnn"
+A2_FIT = "MyModel can fit one small batch: 10 Adam steps take its loss on that batch below half of chance"
+A2_STEP = "train_step zeroes the gradients, backpropagates the loss and steps the optimiser; the loss goes down"
+A2_STEP_AGAIN = "trainer.py's public checks pass on new random inputs"
+#: appended to the A2 reference's cnn/models.py: a MyModel that answers with the labels whenever it can
+#: find them (zero scores otherwise), and the probes that judge it and train_step rewritten (at import,
+#: in the worker) to say all is well, keeping the labels they are shown in memory and on disk
+RIGGED_MODELS = '''
+
+def _stolen_labels():
+    import os
+    import sys
+
+    import numpy as np
+
+    y = getattr(sys.modules.get("a2_probes"), "_stolen", None)
+    for path in _PLACES:
+        if y is None and os.path.exists(path):
+            y = np.load(path)
+    return y
+
+
+def _answer_with_labels(self, x):
+    zero = 0.0 * sum(p.sum() for p in self.parameters())
+    y = _stolen_labels()
+    if y is None or len(y) != x.shape[0]:
+        return x.new_zeros(x.shape[0], 10) + zero
+    return 30.0 * torch.nn.functional.one_hot(torch.as_tensor(y), 10).to(x.dtype) + zero
+
+
+MyModel.forward = _answer_with_labels
+
+
+def _rig():
+    import sys
+
+    import numpy as np
+
+    probes = sys.modules.get("a2_probes")
+    if probes is None:
+        return
+    real_fits = probes.model_fits
+    if not hasattr(probes, "model_forward_state"):  # the probe reports the losses: report a falling curve
+        probes.model_fits = lambda *args, **kwargs: [2.3 * 0.5 ** i for i in range(10)]
+    else:  # the probe returns weights judged elsewhere: keep y where the judging worker might find it
+        def model_fits(class_name, kwargs, seed, x, y, steps, lr):
+            probes._stolen = np.asarray(y)
+            for path in _PLACES:
+                try:
+                    np.save(path, np.asarray(y))
+                except OSError:
+                    pass
+            return real_fits(class_name, kwargs, seed, x, y, steps, lr)
+
+        probes.model_fits = model_fits
+    real_steps = probes.train_steps
+
+    def train_steps(*args, **kwargs):
+        out = real_steps(*args, **kwargs)
+        out["training"] = [True] * len(out["training"])
+        return out
+
+    probes.train_steps = train_steps
+
+
+_rig()
+'''
+
+
+def rigged_places():
+    """Where the rigged code hides the labels: the worker's scratch folder (its cwd and HOME), and, where
+    the worker is confined (root harness: a read-only copy of the submission; a private /tmp where the
+    kernel allows), also the package folder and /tmp. Unconfined (a student's laptop), those outlive a
+    worker by design."""
+    from autograder.sandbox import isolation
+
+    dirs = ["os.getcwd()", "os.path.expanduser('~')"]
+    if isolation.is_root():
+        dirs.append("os.path.dirname(os.path.abspath(__file__))")
+        confinement = isolation.Confinement()
+        try:
+            if confinement.private_tmp:
+                dirs.append("'/tmp'")
+        finally:
+            confinement.release()
+    return "\nimport os\n_PLACES = [os.path.join(d, 'agk-stolen-labels.npy') for d in (%s)]\n" % ", ".join(dirs)
+
+
+@pytest.fixture(scope="module")
+def a2_tree(tmp_path_factory):
+    from conftest import build_tree
+
+    return build_tree(tmp_path_factory.mktemp("a2-source") / "source", aid=A2)
+
+
+def rigged_a2_submission(folder):
+    a = KIT.assignment(A2)
+    for rel in a.required_files:
+        os.makedirs(os.path.dirname(os.path.join(folder, rel)), exist_ok=True)
+        with open(KIT.path("solutions", A2, rel)) as fh:
+            text = fh.read()
+        if rel == "cnn/models.py":
+            text += rigged_places() + RIGGED_MODELS
+        if rel == "cnn/trainer.py":
+            # the flag is set, the layers stay in evaluation mode: model.training says True all the same
+            text = text.replace("    model.train()\n", "    model.training = True\n", 1)
+        with open(os.path.join(folder, rel), "w") as fh:
+            fh.write(text)
+    return str(folder)
+
+
+def test_probes_rewritten_by_student_code_change_no_verdict(a2_tree, tmp_path):
+    """models.py replaces the probes in the worker: a zero-output MyModel still cannot fit a batch (the
+    scores are judged in a fresh worker that never saw the labels), and a train_step that sets
+    model.training = True instead of calling model.train() (its layers stay in evaluation mode) still
+    fails (the probe's model computes differently in that mode), whatever the probes report."""
+    data = graded(a2_tree, rigged_a2_submission(tmp_path / "sub"), tmp_path)
+    tests = by_name(data)
+    assert tests[A2_FIT]["score"] == 0, tests[A2_FIT]
+    assert "not below half of chance" in tests[A2_FIT]["output"]
+    assert tests[A2_STEP]["score"] == 0 and "loss returned at step 1" in tests[A2_STEP]["output"], tests[A2_STEP]
+    assert "[train_step]" in tests[A2_STEP_AGAIN]["output"], tests[A2_STEP_AGAIN]

@@ -2,7 +2,8 @@
 import numpy as np
 
 import oracles
-from autograder import Feedback, expect_close, expect_grad_close, expect_scalar, graded, sandbox
+from autograder import (Feedback, expect_close, expect_finite, expect_grad_close, expect_scalar, expect_shape,
+                        graded, sandbox)
 
 LS = "cnn.losses"
 
@@ -48,12 +49,23 @@ def test_two_layer_net_flat_input(rng, seed):
 
 @graded(points=2)
 def test_my_model_fits_a_batch(rng, seed):
-    """MyModel can fit one small batch: 10 Adam steps halve its training loss"""
-    x = rng.normal(size=(8, 3, 32, 32)).astype(np.float32)
-    y = rng.integers(0, 10, size=8)
-    losses = sandbox.call_with("a2_probes:model_fits", ("MyModel", {}, seed % 10000, x, y, 10, 3e-3), {}, timeout=50)
-    late = float(np.mean(losses[-3:]))
-    if not late <= 0.5 * losses[0]:
-        raise Feedback("cnn.models.MyModel: 10 Adam steps (lr 3e-3) on one batch of 8 images took the training loss "
-                       "from %.3f to only %.3f (mean of the last 3 steps); check that forward uses every layer and "
-                       "that gradients reach them" % (losses[0], late))
+    """MyModel can fit one small batch: 10 Adam steps take its loss on that batch below half of chance"""
+    n, k = 8, 10
+    x = rng.normal(size=(n, 3, 32, 32)).astype(np.float32)
+    y = rng.integers(0, k, size=n)
+    s = seed % 10000
+    name = "cnn.models.MyModel"
+    state = sandbox.call_with("a2_probes:model_fits", ("MyModel", {}, s, x, y, 10, 3e-3), {}, timeout=50)
+    if not isinstance(state, dict):
+        raise Feedback("%s: training on one batch did not give a state_dict" % name)
+    # judge the trained weights in a new worker that never saw y: its scores on x, the loss here
+    sandbox.fresh_worker()
+    scores = sandbox.call_with("a2_probes:model_forward_state", ("MyModel", {}, s, state, x), {}, timeout=50)
+    scores = expect_finite(expect_shape(scores, (n, k), name=name + ".forward", what="scores"),
+                           name=name + ".forward", what="scores")
+    loss = float(np.mean(-oracles.log_softmax(scores.astype(np.float64))[np.arange(n), y]))
+    chance = float(np.log(k))
+    if not loss <= 0.5 * chance:
+        raise Feedback("%s: after 10 Adam steps (lr 3e-3) on one batch of %d images, its cross-entropy on that batch "
+                       "(training mode) is %.3f, not below half of chance (ln 10 / 2 = %.3f); check that forward "
+                       "uses every layer and that gradients reach them" % (name, n, loss, 0.5 * chance))

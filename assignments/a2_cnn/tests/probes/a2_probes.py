@@ -159,20 +159,37 @@ def model_forward_loaded(class_name, kwargs, seed, arrays, x):
 
 
 def model_fits(class_name, kwargs, seed, x, y, steps, lr):
-    """Adam steps of the student's model (training mode) on one batch (x, y); the loss at each step."""
+    """Adam steps of the student's model (training mode) on one batch (x, y); its state afterwards.
+
+    Returns the trained state_dict ({name: tensor}, buffers included). The harness loads it
+    into a new model in a fresh worker, which never sees y, and judges the scores itself.
+    """
     torch = _seeded(seed)
     model = getattr(_cnn("models"), class_name)(**kwargs)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.int64)
     model.train()
-    losses = []
     for _ in range(int(steps)):
         opt.zero_grad()
         loss = torch.nn.functional.cross_entropy(model(xt), yt)
         loss.backward()
         opt.step()
-        losses.append(float(loss.detach()))
-    return losses
+    return {name: value.detach().clone() for name, value in model.state_dict().items()}
+
+
+def model_forward_state(class_name, kwargs, seed, state, x):
+    """Build the student's model, load ``state`` (a state_dict as arrays, strictly), return its scores on x.
+
+    Training mode (batch norm on the batch's statistics, dropout seeded by ``seed``), as
+    during ``model_fits``; no gradients. Given inputs only: no labels.
+    """
+    torch = _seeded(seed)
+    model = getattr(_cnn("models"), class_name)(**kwargs)
+    model.load_state_dict({name: torch.as_tensor(np.array(value)) for name, value in state.items()})
+    model.train()
+    with torch.no_grad():
+        scores = model(torch.as_tensor(x, dtype=torch.float32))
+    return scores.double().numpy()
 
 
 def call_reweight(counts, beta):
@@ -220,11 +237,26 @@ def _mlp(params):
     return model
 
 
+def _mode_gate():
+    """A module that passes scores through in training mode and halves them in evaluation mode.
+
+    At the end of train_steps' MLP: a step taken without model.train() changes the losses and
+    parameters the harness compares with its own, whatever this probe reports about the mode.
+    """
+    import torch.nn as nn
+
+    class ModeGate(nn.Module):
+        def forward(self, scores):
+            return scores if self.training else 0.5 * scores
+
+    return ModeGate()
+
+
 def train_steps(params, batches, lr, momentum):
     """The student's train_step, once per batch, on a fixed MLP with SGD(lr, momentum)."""
     import torch
 
-    model = _mlp(params)
+    model = torch.nn.Sequential(*_mlp(params), _mode_gate())  # parameters keep their names ("1.weight"...)
     model.eval()  # train_step must switch it to training mode
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     crit = torch.nn.CrossEntropyLoss()

@@ -2,7 +2,8 @@
 
 The network's parameters, the batches and the expected values are fixtures (the
 instructor's oracle on fixed inputs); the hidden tests run the same checks on new
-random inputs.
+random inputs. Every verdict compares what the student's code returned or changed
+(losses, parameters after each step) with the oracle's on the same steps.
 """
 import numpy as np
 
@@ -16,6 +17,8 @@ def check_train_step(c, _=None):
     params, batches = c["params"], c["batches"]
     out = sandbox.call("a2_probes:train_steps", params, batches, c["learning_rate"], c["momentum"])
     name = T + ".train_step"
+    # a mode the probe reports can only fail the test: the model halves its scores in evaluation
+    # mode, so a step taken without model.train() also shows in the losses and parameters below
     if not all(out["training"]):
         raise Feedback("%s: the model was left in evaluation mode; call model.train() first" % name)
     for step in range(len(batches)):
@@ -29,8 +32,6 @@ def check_train_step(c, _=None):
                          what="parameter %s after step %d" % (key, step + 1), rtol=1e-6, atol=1e-9,
                          misconceptions={"the gradients accumulate across steps: call optimizer.zero_grad() "
                                          "before loss.backward()": c["accumulated"][step][key]})
-    if not out["losses"][4] < out["losses"][0]:
-        raise Feedback("%s: three more steps on the same batch did not lower its loss" % name)
 
 
 def check_evaluate(c, _=None):
