@@ -44,9 +44,9 @@ def guided_backprop(rng, channels):
     seed = _model_seed(rng)
     X, y = oracles.inputs(rng, channels=channels)
     model = oracles.make_cnn(seed, channels)
-    return {"model_seed": seed, "X": X, "y": y, "expected": oracles.guided(model, X, y), "misconceptions": {
-        "this is the plain input gradient: the ReLUs were not replaced by GuidedReLU":
-            oracles.plain_gradient(model, X, y)}}
+    plain = oracles.plain_gradient(model, X, y)
+    return {"model_seed": seed, "X": X, "y": y, "expected": oracles.guided(model, X, y), "plain": plain,
+            "misconceptions": {"this is the plain input gradient: the ReLUs were not replaced by GuidedReLU": plain}}
 
 
 @case()

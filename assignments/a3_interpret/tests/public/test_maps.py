@@ -4,6 +4,7 @@ Inputs, network seeds and Captum's maps are fixtures (tests/fixtures/), computed
 by the instructor; the hidden tests run the same checks on new random inputs and
 networks.
 """
+import numpy as np
 import pytest
 
 from autograder import Feedback, expect_close, expect_shape, graded, sandbox
@@ -34,8 +35,11 @@ def check_guided_backprop(c, _=None):
     if not out["eval_mode"]:
         raise Feedback("%s: the model was left in train mode; never call model.train() here (the caller's model "
                        "must stay as it was, in eval mode)" % name)
-    if not out["model_restored"]:
-        raise Feedback("%s: the model's nn.ReLU modules were not put back" % name)
+    # the model's plain input gradient after the call, computed by the probe, against the untouched network's
+    after = expect_shape(out["after"], c["plain"].shape, name=name, what="input gradient of the model after your call")
+    if not np.allclose(after, c["plain"], **TOL):
+        raise Feedback("%s: after your call the model no longer computes its ordinary gradients: its nn.ReLU "
+                       "modules (or the hooks you registered) were not put back" % name)
 
 
 def check_grad_cam(c, _=None):
