@@ -74,21 +74,21 @@ class HarnessPeak(threading.Thread):
 
     def __init__(self, interval=0.01):
         super().__init__(daemon=True)
-        self.interval, self.peaks, self._stop = interval, {}, threading.Event()
+        self.interval, self.peaks, self._halt = interval, {}, threading.Event()
 
     def run(self):
         me = os.getpid()
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             for pid, (rss, comm) in descendants(me).items():
                 label = _cmdline(pid, comm)
                 kind = ("worker" if "worker.py" in label else "pytest" if "pytest" in label
                         else "harness" if "autograder.harness" in label else None)
                 if kind:
                     self.peaks[kind] = max(self.peaks.get(kind, 0), rss / 2**20)
-            self._stop.wait(self.interval)
+            self._halt.wait(self.interval)
 
     def stop(self):
-        self._stop.set()
+        self._halt.set()
         self.join()
         return self.peaks
 
