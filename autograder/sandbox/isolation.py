@@ -254,6 +254,19 @@ def _set_no_new_privs() -> bool:
     return _libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
 
 
+def probe_no_new_privs() -> bool:
+    """Whether this kernel/container lets a process set no_new_privs (tested in a throwaway child)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            ok = _set_no_new_privs()
+        except Exception:
+            ok = False
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
 def probe_seccomp() -> bool:
     """Whether this kernel/container accepts the filter and it refuses a new user namespace."""
     prog = _seccomp_program()
@@ -291,13 +304,16 @@ class Confinement:
         available = probe_namespaces()
         self.cut_network = cut_network and available["net"] and not disabled("network")
         self.private_tmp = private_tmp and available["mount"] and not disabled("private-tmp")
-        self.no_new_privs = not disabled("no-new-privs")
+        # probed first: a worker that fails to set either would not start at all
+        self.no_new_privs = not disabled("no-new-privs") and probe_no_new_privs()
         self.seccomp = self.no_new_privs and not disabled("seccomp") and probe_seccomp()
         self.notes = []
         if cut_network and not self.cut_network:
             self.notes.append("network NOT cut: this kernel/container does not allow network namespaces")
         if private_tmp and not self.private_tmp:
             self.notes.append("no private /tmp: files the worker leaves are deleted after grading instead")
+        if not self.no_new_privs and not disabled("no-new-privs"):
+            self.notes.append("no_new_privs NOT set: this kernel/container refused it")
         if not self.seccomp:
             self.notes.append("no seccomp filter: this kernel/container refused it, so the worker could "
                               "create user namespaces (no_new_privs %s)" % ("set" if self.no_new_privs else "NOT set"))

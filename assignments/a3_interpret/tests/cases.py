@@ -44,9 +44,11 @@ def guided_backprop(rng, channels):
     seed = _model_seed(rng)
     X, y = oracles.inputs(rng, channels=channels)
     model = oracles.make_cnn(seed, channels)
-    plain = oracles.plain_gradient(model, X, y)
-    return {"model_seed": seed, "X": X, "y": y, "expected": oracles.guided(model, X, y), "plain": plain,
-            "misconceptions": {"this is the plain input gradient: the ReLUs were not replaced by GuidedReLU": plain}}
+    x = X.detach().clone().requires_grad_(True)
+    after = torch.autograd.grad(model(x).sum(), x)[0]  # the untouched network's, for the probe's check
+    return {"model_seed": seed, "X": X, "y": y, "expected": oracles.guided(model, X, y), "after": after,
+            "misconceptions": {"this is the plain input gradient: the ReLUs were not replaced by GuidedReLU":
+                               oracles.plain_gradient(model, X, y)}}
 
 
 @case()

@@ -42,13 +42,14 @@ def saliency(seed, X, y):
 
 
 def guided(seed, X, y):
-    """The student's guided map, and raw evidence of the model's state after the call: its plain
-    input gradient now (the test compares it with the untouched network's, so ReLUs or hooks left
-    behind show). The mode is a flag: SmallCNN computes the same in both modes."""
+    """The student's guided map, and raw evidence of the model's state after the call: the gradient
+    of the sum of all its scores with respect to the input, now (the test compares it with the
+    untouched network's, so guided ReLUs or hooks left behind show). The mode is a flag: SmallCNN
+    computes the same in both modes."""
     model = make_cnn(seed, X.shape[1])
     out = _fn("guided_backprop", "guided_backprop")(X, y, model)
     x = X.detach().clone().requires_grad_(True)
-    model(x).gather(1, y.view(-1, 1)).sum().backward()
+    model(x).sum().backward()
     return {"map": out, "after": x.grad, "eval_mode": not model.training}
 
 

@@ -35,9 +35,9 @@ def check_guided_backprop(c, _=None):
     if not out["eval_mode"]:
         raise Feedback("%s: the model was left in train mode; never call model.train() here (the caller's model "
                        "must stay as it was, in eval mode)" % name)
-    # the model's plain input gradient after the call, computed by the probe, against the untouched network's
-    after = expect_shape(out["after"], c["plain"].shape, name=name, what="input gradient of the model after your call")
-    if not np.allclose(after, c["plain"], **TOL):
+    # the model's input gradient after the call, computed by the probe, against the untouched network's
+    after = expect_shape(out["after"], c["after"].shape, name=name, what="input gradient of the model after your call")
+    if not np.allclose(after, c["after"], **TOL):
         raise Feedback("%s: after your call the model no longer computes its ordinary gradients: its nn.ReLU "
                        "modules (or the hooks you registered) were not put back" % name)
 
