@@ -122,13 +122,14 @@ def _named(model):
 
 
 def model_forward(class_name, kwargs, seed, x):
-    """Build the student's model with torch.manual_seed(seed); its parameters and its scores on x."""
+    """Build the student's model with torch.manual_seed(seed); its parameters' shapes (not their
+    values: a large MyModel's would exceed the reply limit) and its scores on x."""
     torch = _seeded(seed)
     model = getattr(_cnn("models"), class_name)(**kwargs).eval()
     with torch.no_grad():
         scores = model(torch.as_tensor(x, dtype=torch.float32))
-    return {"params": _named(model), "scores": scores.double().numpy(),
-            "n_params": int(sum(p.numel() for p in model.parameters()))}
+    return {"shapes": [[name, list(p.shape)] for name, p in model.named_parameters()],
+            "scores": scores.double().numpy()}
 
 
 def model_forward_double(class_name, kwargs, seed, x):
