@@ -48,11 +48,10 @@ def test_masked_interpreter_fails_loudly_not_as_root(tmp_path_factory):
 
 # ---------------------------------------------------------------- gradings, tests and workers kept apart
 import glob  # noqa: E402
-import json  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
-from conftest import A1, KIT, break_function, build_tree, copy_reference, graded, reference_text, \
+from conftest import break_function, build_tree, copy_reference, graded, reference_text, \
     write_submission  # noqa: E402
 
 needs_root = pytest.mark.skipif(not isolation.is_root(), reason="confinement needs a root harness")
