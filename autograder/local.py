@@ -37,9 +37,11 @@ def stage_submission(submission: str, dest: str) -> None:
 
 
 def run_autograder(source: str, submission_dir: str, results_dir: str, root: str,
-                   seed: int | None = None, python: str | None = None, timeout: float | None = None) -> dict:
-    """Run ``<source>/run_autograder`` with the roots pointed at the given folders."""
-    env = dict(os.environ)
+                   seed: int | None = None, python: str | None = None, timeout: float | None = None,
+                   env: dict | None = None) -> dict:
+    """Run ``<source>/run_autograder`` with the roots pointed at the given folders
+    (``env``: more variables for this run only)."""
+    env = dict(os.environ, **(env or {}))
     env.update({"AUTOGRADER_ROOT": root, "AUTOGRADER_SOURCE": source,
                 "AUTOGRADER_SUBMISSION_DIR": submission_dir, "AUTOGRADER_RESULTS_DIR": results_dir,
                 "AUTOGRADER_PYTHON": python or sys.executable})

@@ -73,14 +73,18 @@ def _libc():
     return ctypes.CDLL(None, use_errno=True)
 
 
-def claim_uid(lock_dir: str = "/run/lock/agk-sandbox") -> tuple:
-    """Claim a free uid from the pool; returns (uid, lock file descriptor). Root only."""
-    if not os.path.isdir("/run/lock"):
-        lock_dir = "/tmp/agk-sandbox-locks"
+def uid_lock_path(uid: int) -> str:
+    """The lock file a grading holds for as long as it uses ``uid`` (flock)."""
+    lock_dir = "/run/lock/agk-sandbox" if os.path.isdir("/run/lock") else "/tmp/agk-sandbox-locks"
     os.makedirs(lock_dir, mode=0o700, exist_ok=True)
     os.chmod(lock_dir, 0o700)
+    return os.path.join(lock_dir, "uid-%d.lock" % uid)
+
+
+def claim_uid() -> tuple:
+    """Claim a free uid from the pool; returns (uid, lock file descriptor). Root only."""
     for uid in UID_POOL:
-        fd = os.open(os.path.join(lock_dir, "uid-%d.lock" % uid), os.O_CREAT | os.O_RDWR, 0o600)
+        fd = os.open(uid_lock_path(uid), os.O_CREAT | os.O_RDWR, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

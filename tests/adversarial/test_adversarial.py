@@ -7,20 +7,26 @@ any field a student can see; grading finishes inside its budget; and nothing
 outside the worker's folder changed (the autograder tree, host /tmp, leftover
 processes or files of the sandbox uids).
 """
+import contextlib
+import fcntl
 import hashlib
 import io
 import json
 import os
+import pathlib
 import re
 import shutil
 import struct
+import tempfile
+import threading
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from autograder.config import _load_toml
-from autograder.sandbox.isolation import DISABLE_VAR, is_root, processes_of
+from autograder.sandbox.isolation import DISABLE_VAR, is_root, processes_of, uid_lock_path
 
 from autograder.local import run_autograder
 from autograder.results import validate_schema
@@ -180,8 +186,29 @@ def grading_uid(data):
     return None
 
 
+@contextlib.contextmanager
+def holding_uid(uid, wait=600.0):
+    """Hold ``uid``'s lock, as a grading does while it uses the uid: a grading that took the uid
+    after ours (cases run two at a time) is then finished and cleaned, and none starts meanwhile."""
+    fd = os.open(uid_lock_path(uid), os.O_CREAT | os.O_RDWR, 0o600)
+    end = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _sandbox_leftovers(uid):
-    """Processes and files of ``uid`` only: other gradings may run on this machine meanwhile."""
+    """Processes and files of ``uid`` only (other gradings may run on this machine meanwhile);
+    call it holding the uid's lock."""
     if uid is None:
         return [], []
     procs = processes_of(uid)
@@ -214,6 +241,7 @@ HIDDEN_LINES = _hidden_code_lines()
 METADATA_SECRET = "HIDDEN-RESULT-OF-AN-EARLIER-SUBMISSION"
 _trees = {}
 _honest = {}
+_honest_lock = threading.Lock()
 
 
 def _tree(tmp_path_factory, grading):
@@ -225,10 +253,11 @@ def _tree(tmp_path_factory, grading):
 
 def _honest_results(tmp_path_factory, source, spec):
     key = (source, spec)
-    if key not in _honest:
-        tmp = tmp_path_factory.mktemp("honest")
-        _honest[key] = graded(source, honest_submission(spec, str(tmp / "sub")), tmp)
-    return _honest[key]
+    with _honest_lock:  # cases are graded two at a time
+        if key not in _honest:
+            tmp = tmp_path_factory.mktemp("honest")
+            _honest[key] = graded(source, honest_submission(spec, str(tmp / "sub")), tmp)
+        return _honest[key]
 
 
 def check_honest_score(tmp_path_factory, source, spec, data):
@@ -259,7 +288,7 @@ def check_honest_score(tmp_path_factory, source, spec, data):
         assert any(fn in t["name"] + t["output"] and t["score"] < t["max_score"] for t in data["tests"]), fn
 
 
-def grade_like_gradescope(template, submission, name):
+def grade_like_gradescope(template, submission, name, env=None):
     """Copy the autograder tree to <root>/source and the upload to <root>/submission, with <root>
     world-traversable as on Gradescope, and run <root>/source/run_autograder."""
     os.makedirs(GS_BASE, mode=0o755, exist_ok=True)
@@ -275,22 +304,24 @@ def grade_like_gradescope(template, submission, name):
         json.dump({"previous_submissions": [{"results": {"tests": [{"output": METADATA_SECRET}]}}]}, fh)
     before = _tree_digest(os.path.join(root, "source"))
     data = run_autograder(os.path.join(root, "source"), os.path.join(root, "submission"),
-                          os.path.join(root, "results"), root)
+                          os.path.join(root, "results"), root, env=env)
     data.pop("_harness_log")
     validate_schema(data)
     return root, before, data
 
 
-def run_case(name, tmp_path, tmp_path_factory):
-    """Grade case ``name`` and check everything; an AssertionError says which check failed."""
+def run_case(name, tmp_path, tmp_path_factory, disabled=None):
+    """Grade case ``name`` and check everything; an AssertionError says which check failed.
+    ``disabled``: a defence switched off for this grading (AUTOGRADER_UNSAFE_DISABLE)."""
     case = CASES[name]
     template = _tree(tmp_path_factory, case.get("grading"))
-    sentinel = os.path.join("/tmp", "agk-sentinel-%s" % name)
+    tag = name + ("-without-" + disabled if disabled else "")
+    sentinel = os.path.join("/tmp", "agk-sentinel-%s" % tag)
     with open(sentinel, "w") as fh:
         fh.write("keep")
     sub = materialise(case, str(tmp_path / "sub"))
     start = time.monotonic()
-    root, before, data = grade_like_gradescope(template, sub, name)
+    root, before, data = grade_like_gradescope(template, sub, tag, env={DISABLE_VAR: disabled} if disabled else None)
     elapsed = time.monotonic() - start
     source = template
     cfg = json.load(open(os.path.join(template, "assignment.json")))
@@ -321,9 +352,12 @@ def run_case(name, tmp_path, tmp_path_factory):
         assert not os.path.exists("/tmp/pwned") and not os.path.exists("/tmp/pickle-pwned")
         if name == "background-rewriter":
             time.sleep(4)  # the daemon would strike 3 s after import
-        procs, files = _sandbox_leftovers(grading_uid(data))
-        assert not procs, "processes of the sandbox uid survived grading: %s" % procs
-        assert not files, "files of the sandbox uid were left behind: %s" % files[:5]
+        uid = grading_uid(data)
+        if uid is not None:
+            with holding_uid(uid):
+                procs, files = _sandbox_leftovers(uid)
+            assert not procs, "processes of the sandbox uid survived grading: %s" % procs
+            assert not files, "files of the sandbox uid were left behind: %s" % files[:5]
         with open(os.path.join(root, "results", "results.json")) as fh:
             final = json.load(fh)
         assert final["score"] == data["score"], "results.json changed after grading"
@@ -334,26 +368,53 @@ def run_case(name, tmp_path, tmp_path_factory):
         if uid is not None:  # a case that won (teeth) may leave its uid's processes: not for the next
             from autograder.sandbox.isolation import kill_uid
 
-            kill_uid(uid)
+            with holding_uid(uid):  # never a later grading's workers
+                kill_uid(uid)
         shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_adversarial_case(name, tmp_path, tmp_path_factory):
-    if CASES[name].get("root") and not is_root():
-        pytest.skip("the defence against %r needs the root harness (uid drop, namespaces); see docs/security.md"
-                    % name)
-    run_case(name, tmp_path, tmp_path_factory)
 
 
 TEETH = sorted(n for n, c in CASES.items() if c.get("teeth"))
 
 
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory):
+    """Every case (and every teeth run) graded and checked, two at a time: each grading has its own
+    uid, folders and sentinel, and the checks look at that grading's uid only. {(name, defence off):
+    None, or the AssertionError of the check that failed}."""
+    jobs = [(n, None) for n in sorted(CASES) if not (CASES[n].get("root") and not is_root())]
+    if is_root():
+        jobs += [(n, CASES[n]["teeth"]) for n in TEETH]
+    for name, _ in jobs:  # the trees first, one at a time
+        _tree(tmp_path_factory, CASES[name].get("grading"))
+    base = tmp_path_factory.mktemp("cases")
+
+    def one(job):
+        name, off = job
+        folder = tempfile.mkdtemp(prefix=name + "-", dir=str(base))
+        try:
+            run_case(name, pathlib.Path(folder), tmp_path_factory, disabled=off)
+        except AssertionError as exc:
+            return exc
+        return None
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(jobs, pool.map(one, jobs)))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_adversarial_case(name, outcomes):
+    if CASES[name].get("root") and not is_root():
+        pytest.skip("the defence against %r needs the root harness (uid drop, namespaces); see docs/security.md"
+                    % name)
+    failure = outcomes[(name, None)]
+    if failure is not None:
+        raise failure
+
+
 @pytest.mark.parametrize("name", TEETH)
-def test_defence_has_teeth(name, tmp_path, tmp_path_factory, monkeypatch):
+def test_defence_has_teeth(name, outcomes):
     """With the case's defence switched off, the same case wins: some check above fails."""
     if not is_root():
         pytest.skip("the defences switched off here need the root harness")
-    monkeypatch.setenv(DISABLE_VAR, CASES[name]["teeth"])
-    with pytest.raises(AssertionError):
-        run_case(name, tmp_path, tmp_path_factory)
+    assert isinstance(outcomes[(name, CASES[name]["teeth"])], AssertionError), (
+        "%s still fails with %s switched off: the defence shows no teeth" % (name, CASES[name]["teeth"]))
