@@ -3,7 +3,10 @@
     starter [ID...]                 regenerate student_starter/ from solutions/
     fixtures [ID...]                regenerate tests/fixtures/ (public inputs and the oracle's answers)
     build   [ID...] [--dist DIR]    write dist/<id>-student.zip and dist/<id>-autograder.zip
-    check   [ID...] [--zips DIR]    self-check (reference full, starter 0, mistakes caught)
+    check   [ID...] [--zips DIR] [--seeds K]
+                                    self-check (reference full, starter 0, mistakes caught, variants full)
+    check   ID --mistake NAME|--variant NAME [--seed N] [--show]
+                                    grade one catalogued entry and say whether it behaves
     release [ID...] [--dist DIR]    starter freshness + build + self-check of the built zips
     grade   ID SUBMISSION [--results FILE] [--zip FILE] [--seed N]
     batch   ID FOLDER|EXPORT.zip [--out DIR] [--workers N] [--timeout S] [--zip FILE] [--regrade]
@@ -60,7 +63,7 @@ def cmd_build(kit, ids, dist):
     return 0
 
 
-def cmd_check(kit, ids, zips=None):
+def cmd_check(kit, ids, zips=None, seeds=5):
     from .selfcheck import all_ok, check_assignment, format_report
 
     reports = []
@@ -69,13 +72,36 @@ def cmd_check(kit, ids, zips=None):
         if zip_path and not os.path.exists(zip_path):
             raise BuildError("%s not found; run `make release` first" % zip_path)
         t0 = time.monotonic()
-        reports.append(check_assignment(kit, aid, zip_path=zip_path))
+        reports.append(check_assignment(kit, aid, zip_path=zip_path, seeds=seeds,
+                                        progress=lambda line: print(line, file=sys.stderr, flush=True)))
         print("checked %s in %.1f s" % (aid, time.monotonic() - t0), file=sys.stderr)
     print(format_report(reports))
     if not all_ok(reports):
         print("error: self-check failed (see the lines above)", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_check_entry(kit, ids, kind, name, seed, show, zips=None):
+    """``check ID --mistake NAME`` / ``--variant NAME``: grade one catalogued entry in full."""
+    from .local import format_table
+    from .selfcheck import grade_entry
+
+    if len(ids) != 1:
+        raise ValueError("--%s needs exactly one assignment id, e.g. `python -m autograder check %s --%s %s`"
+                         % (kind, (kit.assignment_ids() or ["<id>"])[0], kind, name))
+    aid = kit.resolve_ids(ids)[0]
+    zip_path = os.path.join(zips, "%s-autograder.zip" % aid) if zips else None
+    data, problems = grade_entry(kit, aid, kind, name, seed=seed, zip_path=zip_path)
+    total = sum(t["max_score"] for t in data.get("tests", []))
+    extra = data.get("extra_data", {})
+    if show:
+        print(format_table(data))
+    expected = "full marks" if kind == "variant" else "caught, named, and caught by a public test"
+    print("%s %s %r: %.2f / %.2f on seeds public %s, hidden %s: %s" % (
+        aid, kind, name, data.get("score", 0.0), total, extra.get("seed"), extra.get("hidden_seed"),
+        "as expected (%s)" % expected if not problems else "; ".join(problems)))
+    return 0 if not problems else 1
 
 
 def cmd_grade(kit, aid, submission, results, zip_path, seed):
@@ -122,9 +148,17 @@ def main(argv=None) -> int:
     c = sub.add_parser("check", help="self-check assignments")
     c.add_argument("ids", nargs="*")
     c.add_argument("--zips", default=None, help="check the built autograder zips in this folder")
+    c.add_argument("--seeds", type=int, default=5,
+                   help="grade every candidate on this many seeds: its own, then 1, 2, ... (default 5)")
+    one = c.add_mutually_exclusive_group()
+    one.add_argument("--mistake", default=None, metavar="NAME", help="grade only this entry of mistakes.toml")
+    one.add_argument("--variant", default=None, metavar="NAME", help="grade only this entry of variants.toml")
+    c.add_argument("--seed", type=int, default=None, help="with --mistake/--variant: grade on this seed")
+    c.add_argument("--show", action="store_true", help="with --mistake/--variant: print every test's feedback")
     r = sub.add_parser("release", help="build zips and self-check them")
     r.add_argument("ids", nargs="*")
     r.add_argument("--dist", default="dist")
+    r.add_argument("--seeds", type=int, default=5, help="seeds of the self-check (default 5)")
     g = sub.add_parser("grade", help="grade one submission locally through run_autograder")
     g.add_argument("id")
     g.add_argument("submission", help="a folder or a .zip, as a student would upload")
@@ -152,10 +186,19 @@ def main(argv=None) -> int:
         if args.verb == "build":
             return cmd_build(kit, args.ids, args.dist)
         if args.verb == "check":
-            return cmd_check(kit, args.ids, args.zips)
+            if args.mistake or args.variant:
+                kind = "mistake" if args.mistake else "variant"
+                return cmd_check_entry(kit, args.ids, kind, args.mistake or args.variant, args.seed, args.show,
+                                       args.zips)
+            if args.seed is not None or args.show:
+                raise ValueError("--seed and --show go with --mistake NAME or --variant NAME; "
+                                 "the whole self-check uses --seeds K")
+            if args.seeds < 1:
+                raise ValueError("--seeds must be at least 1")
+            return cmd_check(kit, args.ids, args.zips, args.seeds)
         if args.verb == "release":
             cmd_build(kit, args.ids, args.dist)
-            return cmd_check(kit, kit.resolve_ids(args.ids, skip_drafts=True), zips=args.dist)
+            return cmd_check(kit, kit.resolve_ids(args.ids, skip_drafts=True), zips=args.dist, seeds=args.seeds)
         if args.verb == "grade":
             return cmd_grade(kit, args.id, args.submission, args.results, args.zip_path, args.seed)
         if args.verb == "batch":

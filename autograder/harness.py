@@ -128,13 +128,16 @@ def grade(source: str, submission: str, results_path: str, metadata: str | None 
             "AUTOGRADER_SUBMISSION": graded_dir, "AUTOGRADER_INTAKE": intake_path,
             "AUTOGRADER_HIDDEN_SEED": str(hidden_seed),
             "AUTOGRADER_SEED_OVERRIDDEN": "1" if seed_override is not None else "0",
+            # the self-check's extra seeds: public random inputs too (never set on Gradescope)
+            **({"AUTOGRADER_PUBLIC_SEED": os.environ["AUTOGRADER_PUBLIC_SEED_OVERRIDE"]}
+               if os.environ.get("AUTOGRADER_PUBLIC_SEED_OVERRIDE") else {}),
             "AUTOGRADER_RESULTS_FILE": results_path,
             "AUTOGRADER_BUDGET": str(max(budget - (time.monotonic() - t0), 1.0)),
         })
         threads = str(a.grading["threads"])  # Gradescope gives 0.5 vCPU by default
         env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads)
         for var in ("AUTOGRADER_WORKER_PYTHON", "AUTOGRADER_WORKER_LD_LIBRARY_PATH", "AUTOGRADER_SANDBOX_BASE",
-                    "AUTOGRADER_UNSAFE_DISABLE"):
+                    "AUTOGRADER_UNSAFE_DISABLE", "AUTOGRADER_SELECT"):
             if var in os.environ:
                 env[var] = os.environ[var]
         if grading is not None:

@@ -38,16 +38,20 @@ def stage_submission(submission: str, dest: str) -> None:
 
 def run_autograder(source: str, submission_dir: str, results_dir: str, root: str,
                    seed: int | None = None, python: str | None = None, timeout: float | None = None,
-                   env: dict | None = None) -> dict:
+                   env: dict | None = None, public_seed: int | None = None) -> dict:
     """Run ``<source>/run_autograder`` with the roots pointed at the given folders
-    (``env``: more variables for this run only)."""
+    (``env``: more variables for this run only; ``seed``: the hidden seed; ``public_seed``: the public
+    tests' random inputs, as the self-check's extra seeds vary them)."""
     env = dict(os.environ, **(env or {}))
     env.update({"AUTOGRADER_ROOT": root, "AUTOGRADER_SOURCE": source,
                 "AUTOGRADER_SUBMISSION_DIR": submission_dir, "AUTOGRADER_RESULTS_DIR": results_dir,
                 "AUTOGRADER_PYTHON": python or sys.executable})
     env.pop("AUTOGRADER_SEED_OVERRIDE", None)
+    env.pop("AUTOGRADER_PUBLIC_SEED_OVERRIDE", None)
     if seed is not None:
         env["AUTOGRADER_SEED_OVERRIDE"] = str(seed)
+    if public_seed is not None:
+        env["AUTOGRADER_PUBLIC_SEED_OVERRIDE"] = str(public_seed)
     proc = subprocess.run(["bash", os.path.join(source, "run_autograder")], env=env, capture_output=True,
                           text=True, timeout=timeout)
     path = os.path.join(results_dir, "results.json")

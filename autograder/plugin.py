@@ -90,6 +90,15 @@ class KitState:
         else:
             self.hidden_seed = seeds.seed_from(seeds.files_digest(self.submission_dir, self.assignment.required_files))
         self.seed_overridden = opt_seed is not None or os.environ.get("AUTOGRADER_SEED_OVERRIDDEN") == "1"
+        public = os.environ.get("AUTOGRADER_PUBLIC_SEED")
+        if public:
+            # the self-check's extra seeds vary the public tests' random inputs too (the fixtures stay as
+            # built); a student's run and Gradescope's never set it
+            self.seed = int(public)
+        #: instructor-only: run just these tests (keys "file.py::test_name"), as the self-check's
+        #: re-runs on extra seeds do; set by the harness from its caller, never by a submission
+        select = os.environ.get("AUTOGRADER_SELECT")
+        self.select = set(json.loads(select)) if select else None
         self.intake = {}
         intake_path = os.environ.get("AUTOGRADER_INTAKE")
         if intake_path and os.path.exists(intake_path):
@@ -151,10 +160,12 @@ class KitState:
                     "visibility": vis, "hidden": hidden, "tags": list(kw.get("tags") or []),
                     "number": "%d.%d" % (fidx, per_file[f]),
                     "cases": [], "outcomes": {}, "messages": [],
-                    "graded": mark is not None,
+                    "graded": mark is not None, "key": key, "seeded": False,
                 }
                 self.order.append(key)
             self.groups[key]["cases"].append(item.nodeid)
+            # inputs drawn from the seed: re-run on other seeds by the self-check
+            self.groups[key]["seeded"] |= bool({"rng", "seed"} & set(getattr(item, "fixturenames", ())))
             self.case_key[item.nodeid] = key
         self.order.sort(key=lambda k: tuple(int(p) for p in self.groups[k]["number"].split(".")))
 
@@ -303,6 +314,12 @@ def pytest_collection_modifyitems(session, config, items):
     st = _state(config)
     for i, item in enumerate(items):
         item.stash[_ORDER_KEY] = i
+    if st.select is not None:
+        keep = [it for it in items if st.key(it) in st.select]
+        dropped = [it for it in items if st.key(it) not in st.select]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
     if not disabled("visibility-workers"):
         items.sort(key=st.worker_class)
 

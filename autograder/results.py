@@ -11,6 +11,8 @@ import os
 import tempfile
 import time
 
+from .fixtures import PUBLIC_SEED
+
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema", "results.schema.json")
 MAX_OUTPUT = 8000          # characters of one test's output
 MAX_TOTAL_OUTPUT = 90000   # all outputs together, well under Gradescope's limits
@@ -69,7 +71,8 @@ def test_entry(group: dict, finished: bool) -> dict:
         "name": group["name"], "name_format": "text", "number": group["number"],
         "output": _clip("\n".join(lines), MAX_OUTPUT), "output_format": "text",
         "tags": group["tags"], "visibility": group["visibility"],
-        "extra_data": {"cases": len(cases), "passed": passed, "public": not group.get("hidden", False)},
+        "extra_data": {"cases": len(cases), "passed": passed, "public": not group.get("hidden", False),
+                       "key": group.get("key", ""), "seeded": bool(group.get("seeded"))},
     }
 
 
@@ -81,9 +84,13 @@ def top_output(state) -> str:
     if intake.get("missing"):
         parts.append("Missing from your submission: %s. Found: %s." % (
             ", ".join(intake["missing"]), ", ".join(intake.get("found") or []) or "nothing usable"))
-    parts.append("Public tests use fixed inputs: `pytest` in your assignment folder gives the same public results.")
-    if getattr(state, "seed_overridden", False):
-        parts.append("Hidden tests used seed %d (set by the instructor)." % state.hidden_seed)
+    if state.seed != PUBLIC_SEED:
+        parts.append("Public and hidden tests used seed %d (set by the instructor)." % state.hidden_seed)
+    else:
+        parts.append("Public tests use fixed inputs: `pytest` in your assignment folder gives the same public "
+                     "results.")
+        if getattr(state, "seed_overridden", False):
+            parts.append("Hidden tests used seed %d (set by the instructor)." % state.hidden_seed)
     return "\n".join(parts)
 
 

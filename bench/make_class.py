@@ -25,7 +25,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from autograder.config import Kit  # noqa: E402
-from autograder.selfcheck import load_mistakes  # noqa: E402
+from autograder.selfcheck import apply_entry, load_mistakes  # noqa: E402
 
 #: hostile variants: code put at the top of the first required file, and what an honest grade is
 HOSTILE = {
@@ -45,8 +45,7 @@ def _files(kit, aid, variant, mistakes):
         with open(kit.path(base, aid, rel), encoding="utf-8") as fh:
             files[rel] = fh.read()
     if variant in mistakes:
-        m = mistakes[variant]
-        files[m["file"]] = files[m["file"]].replace(m["find"], m["replace"], 1)
+        files = apply_entry(files, mistakes[variant])
     elif variant in HOSTILE:
         first = a.required_files[0]
         files[first] = HOSTILE[variant][0] + files[first]
