@@ -149,11 +149,36 @@ def expect_close(actual, expected, *, name: str, what: str = "output", rtol: flo
         return
     msg = problems[0]
     cause = diagnose(arr, misconceptions)
+    precision = None if cause else precision_cause(arr, exp, rtol)
     if cause:
         msg += "\n  Likely cause: " + cause
-    if hint:
+    if precision:
+        msg += "\n  Likely cause: " + precision  # a formula or shape hint would send the student astray
+    elif hint:
         msg += "\n  Hint: " + hint
     raise Feedback(msg)
+
+
+def precision_cause(actual: np.ndarray, expected: np.ndarray, rtol: float) -> str | None:
+    """The sentence for a precision-level error: a float32 result checked against a float64 oracle
+    (float64 inputs), or values that agree with the expected ones to ~1e-5 of their size."""
+    if actual.dtype.kind != "f" or expected.dtype.kind not in "f" or not actual.size:
+        return None
+    e = expected.astype(np.float64)
+    a = actual.astype(np.float64)
+    if not (np.isfinite(a).all() and np.isfinite(e).all()):
+        return None
+    scale = float(np.max(np.abs(e))) if e.size else 0.0
+    if scale == 0.0:
+        return None
+    size_err = float(np.max(np.abs(a - e))) / scale
+    low_precision = actual.dtype.itemsize < 8 <= expected.dtype.itemsize
+    if rtol >= 1e-5 or size_err > (1e-3 if low_precision else 2e-5):  # float32-level tests: not this
+        return None
+    return ("a precision problem, not a wrong formula: your values agree with the expected ones to about %s "
+            "of their size%s. The inputs are float64: keep the whole computation in float64 (no "
+            "np.float32 / torch.float32 arrays, casts or accumulators)."
+            % (_fmt(size_err), " and your result is %s" % actual.dtype.name if low_precision else ""))
 
 
 def expect_grad_close(actual, expected, *, name: str, wrt: str, **kw) -> None:

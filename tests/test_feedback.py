@@ -241,3 +241,45 @@ def test_expect_grad_close_names_the_variable_and_uses_looser_tolerance():
     msg = failure(expect_grad_close, np.array([2.0]), np.array([1.0]), name=NAME, wrt="b2")
     assert "the gradient with respect to b2 is wrong" in msg
     assert "rtol=1e-05" in msg
+
+
+def _float32_product(seed):
+    rng = np.random.default_rng(seed)
+    x, w = rng.normal(size=(6, 60)), rng.normal(size=(60, 5))
+    return x @ w, x.astype(np.float32) @ w.astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_precision_level_error_is_called_a_precision_problem_not_given_the_shape_hint(seed):
+    expected, got32 = _float32_product(seed)
+    for got in (got32, got32.astype(np.float64)):  # returned as float32, or cast back to float64
+        with pytest.raises(Feedback) as info:
+            expect_close(got, expected, name="f", rtol=1e-9, atol=1e-12, hint="check the output size")
+        text = str(info.value)
+        assert "precision problem" in text and "float64" in text and "output size" not in text
+    # a wrong formula keeps its hint and is not called a precision problem
+    with pytest.raises(Feedback) as info:
+        expect_close(expected + 0.5, expected, name="f", rtol=1e-9, atol=1e-12, hint="check the output size")
+    assert "precision" not in str(info.value) and "output size" in str(info.value)
+
+
+def test_precision_cause_is_silent_for_float32_level_tests():
+    expected, got32 = _float32_product(0)
+    # a test that already allows float32 (rtol >= 1e-5) is not about float64 inputs
+    assert feedback.precision_cause(got32 * (1 + 3e-4), expected, rtol=1e-4) is None
+    assert feedback.precision_cause(got32, expected, rtol=1e-9) is not None
+
+
+def test_dtype_and_device_errors_get_a_hint_naming_the_fix():
+    torch = pytest.importorskip("torch")
+    from autograder.sandbox import StudentError, error_hint
+
+    try:
+        torch.zeros(2, 3) @ torch.zeros(3, 2, dtype=torch.float64)
+    except RuntimeError as exc:
+        message = str(exc)
+    hint = error_hint("RuntimeError", message)
+    assert hint and "x.new_zeros" in hint and "dtype=x.dtype" in hint
+    rendered = str(StudentError("seq2seq.lstm:LSTM.forward", {"type": "RuntimeError", "message": message}))
+    assert "Hint: " in rendered and "new_zeros" in rendered
+    assert error_hint("RuntimeError", "shape '[2, 3]' is invalid for input of size 5") is None

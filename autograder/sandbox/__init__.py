@@ -61,9 +61,37 @@ class StudentError(SandboxError):
         if self.exc_type in ("ModuleNotFoundError", "ImportError") and not info.get("traceback"):
             return "could not import %s: %s" % (func, info.get("message", ""))
         msg = "%s raised %s: %s" % (func, self.exc_type, info.get("message", ""))
+        hint = error_hint(self.exc_type, info.get("message", ""))
+        if hint:
+            msg += "\n  Hint: " + hint
         if info.get("traceback"):
             msg += "\nTraceback (your code only):\n" + info["traceback"]
         return msg
+
+
+#: (exception type or None for any, phrase of the message, the hint a student can act on)
+_ERROR_HINTS = [
+    (None, ("same dtype", "dtype double but", "dtype float but", "expected scalar type", "found dtype",
+            "expected both vectors to have same dtype", "result type float can't be cast"),
+     "two tensors of different dtypes met (usually float32 and float64). Make new tensors with the dtype "
+     "and device of your inputs: x.new_zeros(shape), torch.zeros(shape, dtype=x.dtype, device=x.device), "
+     "or torch.zeros_like(x); do not mix float64 (.double(), np arrays turned into tensors) with float32."),
+    (None, ("target dtype to be long", "expected scalar type long"),
+     "class labels must be an integer tensor (torch.long): pass the targets as they come, or use .long()."),
+    (None, ("expected all tensors to be on the same device",),
+     "make new tensors on your inputs' device: x.new_zeros(shape) or torch.zeros(shape, device=x.device)."),
+    ("RuntimeError", ("trying to backward through the graph a second time",),
+     "each backward() needs a fresh forward pass (or detach what you keep between steps, e.g. hidden states)."),
+]
+
+
+def error_hint(exc_type: str, message: str) -> str | None:
+    """A one-line fix for an error whose root cause is recognisable from its message, else None."""
+    low = (message or "").lower()
+    for kind, phrases, hint in _ERROR_HINTS:
+        if (kind is None or kind == exc_type) and any(p in low for p in phrases):
+            return hint
+    return None
 
 
 class InputMutated(SandboxError):
