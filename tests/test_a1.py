@@ -121,3 +121,67 @@ def test_two_layer_net_reaches_90_percent_on_digits():
     assert hist["val_acc"][-1] >= 0.90
     assert evaluate(model, X_test, y_test)[1] >= 0.90
     assert hist["train_loss"][-1] < hist["train_loss"][0]
+
+
+# ---------------------------------------------------------------- oracles added for issue #14
+def test_full_batch_epochs_match_the_reference_train_epoch():
+    """oracles.full_batch_epochs (one batch per epoch) equals the reference model, SGD and train_epoch."""
+    from neural_nets.train import train_epoch
+
+    rng = np.random.default_rng(3)
+    weights, X, y, kwargs = oracles.random_model(rng, "SoftmaxRegression")
+    model = ref_models.SoftmaxRegression(**kwargs)
+    model.weights = {k: v.copy() for k, v in weights.items()}
+    opt = SGD(learning_rate=0.1, reg=0.1, momentum=0.9)
+    want = oracles.full_batch_epochs(weights, X, y, 0.1, 0.1, 0.9, 3)
+    for epoch in range(3):
+        loss, acc = train_epoch(model, opt, X, y, batch_size=len(y) + 5, seed=epoch)
+        assert np.isclose(loss, want[epoch]["loss"], rtol=1e-12) and acc == want[epoch]["accuracy"]
+        for k in weights:
+            np.testing.assert_allclose(model.weights[k], want[epoch]["weights"][k], rtol=1e-12, err_msg=(epoch, k))
+    unregularised = oracles.full_batch_epochs(weights, X, y, 0.1, 0.1, 0.9, 3, regularize=False)
+    assert not np.allclose(unregularised[-1]["weights"]["W1"], want[-1]["weights"]["W1"])
+
+
+@pytest.mark.parametrize("kind", ["SoftmaxRegression", "TwoLayerNet"])
+def test_mistaken_model_is_the_model_with_the_bias_inside_the_product(kind):
+    """No mistaken layer: the oracle's model; layer 1 mistaken: torch's loss of X @ (W1 + b1)."""
+    rng = np.random.default_rng(5)
+    weights, X, y, _ = oracles.random_model(rng, kind)
+    loss, grads = oracles.mistaken_model(weights, X, y, set())
+    assert np.isclose(loss, oracles.model_loss(weights, X, y), rtol=1e-12)
+    for k, g in oracles.model_gradients(weights, X, y).items():
+        np.testing.assert_allclose(grads[k], g, rtol=1e-12, err_msg=k)
+    t = {k: torch.tensor(v) for k, v in weights.items()}
+    h = torch.tensor(X) @ (t["W1"] + t["b1"])
+    if "W2" in t:
+        h = torch.sigmoid(h) @ t["W2"] + t["b2"]
+    want = float(torch.nn.functional.cross_entropy(h, torch.tensor(y)))
+    assert np.isclose(oracles.mistaken_model(weights, X, y, {"1"})[0], want, rtol=1e-10)
+    assert not np.isclose(want, oracles.model_loss(weights, X, y))
+
+
+def test_sgd_steps_velocity_decay():
+    """velocity_decay=None is the documented update; 1.0 is the `v = v - lr * g` mistake."""
+    rng = np.random.default_rng(0)
+    weights = {"W1": rng.normal(size=(3, 2)), "b1": rng.normal(size=2)}
+    grads = [{k: rng.normal(size=v.shape) for k, v in weights.items()} for _ in range(3)]
+    plain = oracles.sgd_steps(weights, grads, 0.1, 0.0, 0.0, regularize=False)
+    kept = oracles.sgd_steps(weights, grads, 0.1, 0.0, 0.0, regularize=False, velocity_decay=1.0)
+    np.testing.assert_allclose(plain[0]["W1"], kept[0]["W1"])  # the first step is the same
+    np.testing.assert_allclose(kept[2]["W1"], weights["W1"] - 0.1 * (3 * grads[0]["W1"] + 2 * grads[1]["W1"]
+                                                                       + grads[2]["W1"]))
+    assert not np.allclose(plain[2]["W1"], kept[2]["W1"])
+
+
+def test_public_precision_note():
+    """a1_checks.precision_note: float32 results and ~1e-6 relative errors are precision problems, others not."""
+    sys.path.insert(0, KIT.path("assignments", A1, "tests", "public"))
+    import a1_checks
+
+    e = np.linspace(0.1, 1.0, 12)
+    assert "float32" in a1_checks.precision_note(e.astype(np.float32), e)
+    assert "precision problem" in a1_checks.precision_note(e * (1 + 3e-6), e)
+    assert a1_checks.precision_note(e * 1.01, e) is None
+    assert a1_checks.precision_note(e, e) is None
+    assert a1_checks.precision_note(np.full(12, np.nan), e) is None

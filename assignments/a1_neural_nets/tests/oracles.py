@@ -78,6 +78,29 @@ def model_loss(weights, X, y):
     return float(-(one_hot(y, h.shape[1]) * log_softmax(h)).sum() / len(y))
 
 
+def _layer(inputs, W, b, bias_in_weights):
+    """inputs @ W + b, or the mistaken inputs @ (W + b) (the bias added to every row of W first)."""
+    return inputs @ (W + b) if bias_in_weights else inputs @ W + b
+
+
+def mistaken_model(weights, X, y, layers):
+    """Loss and backprop gradients of a model whose forward computes ``inputs @ (W + b)`` in ``layers``
+    (a set of "1", "2"): what a student gets who adds the bias to the weights before the product and
+    otherwise backpropagates by the usual formulas."""
+    n = len(y)
+    z1 = _layer(X, weights["W1"], weights["b1"], "1" in layers)
+    if "W2" not in weights:
+        d = (softmax(z1) - one_hot(y, z1.shape[1])) / n
+        loss = float(-(one_hot(y, z1.shape[1]) * log_softmax(z1)).sum() / n)
+        return loss, {"W1": X.T @ d, "b1": d.sum(axis=0)}
+    a1 = sigmoid(z1)
+    scores = _layer(a1, weights["W2"], weights["b2"], "2" in layers)
+    d2 = (softmax(scores) - one_hot(y, scores.shape[1])) / n
+    d1 = (d2 @ weights["W2"].T) * sigmoid_grad(z1)
+    loss = float(-(one_hot(y, scores.shape[1]) * log_softmax(scores)).sum() / n)
+    return loss, {"W1": X.T @ d1, "b1": d1.sum(axis=0), "W2": a1.T @ d2, "b2": d2.sum(axis=0)}
+
+
 def model_accuracy(weights, X, y):
     h = X @ weights["W1"] + weights["b1"]
     if "W2" in weights:
@@ -122,7 +145,7 @@ def random_model(rng, kind, d=None, h=None, k=None):
 
 
 # ---------------------------------------------------------------- optimiser
-def sgd_steps(weights, grads_seq, lr, reg, momentum, regularize=True):
+def sgd_steps(weights, grads_seq, lr, reg, momentum, regularize=True, velocity_decay=None):
     """Weights after each SGD step (v <- mu v - lr g; w <- w + v), L2 on W* only."""
     weights = {k: v.copy() for k, v in weights.items()}
     velocity = {k: np.zeros_like(v) for k, v in weights.items()}
@@ -130,7 +153,31 @@ def sgd_steps(weights, grads_seq, lr, reg, momentum, regularize=True):
     for grads in grads_seq:
         for name in weights:
             g = grads[name] + (reg * weights[name] if regularize and name.startswith("W") else 0.0)
-            velocity[name] = momentum * velocity[name] - lr * g
+            decay = momentum if velocity_decay is None else velocity_decay  # mistakes: v kept undecayed
+            velocity[name] = decay * velocity[name] - lr * g
             weights[name] = weights[name] + velocity[name]
         out.append({k: v.copy() for k, v in weights.items()})
     return out
+
+
+def full_batch_epochs(weights, X, y, lr, reg, momentum, epochs, regularize=True):
+    """Training with one batch per epoch (the whole set): the loss and accuracy of each epoch (before its
+    step) and the weights after it. ``regularize=False``: the L2 gradient never reaches the step."""
+    weights = {k: v.copy() for k, v in weights.items()}
+    velocity = {k: np.zeros_like(v) for k, v in weights.items()}
+    out = []
+    for _ in range(epochs):
+        loss, acc = model_loss(weights, X, y), model_accuracy(weights, X, y)
+        grads = model_gradients(weights, X, y)
+        for name in weights:
+            g = grads[name] + (reg * weights[name] if regularize and name.startswith("W") else 0.0)
+            velocity[name] = momentum * velocity[name] - lr * g
+            weights[name] = weights[name] + velocity[name]
+        out.append({"loss": loss, "accuracy": acc, "weights": {k: v.copy() for k, v in weights.items()}})
+    return out
+
+
+def batch_means(values, sizes):
+    """Per-batch values averaged with and without weighting by the batch sizes."""
+    values, sizes = np.asarray(values, dtype=float), np.asarray(sizes, dtype=float)
+    return float(np.sum(values * sizes) / np.sum(sizes)), float(np.mean(values))

@@ -6,8 +6,12 @@ Conventions used throughout this assignment:
 * ``scores`` (also called logits) has shape ``(N, K)``: one row per example.
 * ``y`` holds integer class labels, shape ``(N,)``, values in ``0 .. K-1``.
 
-Every function works on whole arrays at once (no Python loops over examples),
-returns a new array, and leaves its inputs unchanged.
+Inputs are float64 NumPy arrays. Compute in float64 (do not convert to float32):
+the tests compare to about 1e-6, which float32 arithmetic does not always meet.
+
+Every function returns a new array and leaves its inputs unchanged. Work on whole
+arrays at once (vectorised NumPy): a Python loop over examples gives the same
+values but is far slower.
 """
 import numpy as np
 
@@ -21,7 +25,8 @@ def sigmoid(x):
         x: array of any shape.
 
     Returns:
-        array of the same shape as ``x``, values in (0, 1).
+        array of the same shape as ``x``, values between 0 and 1 (no NaN, even for
+        x = -800 or 800).
 
     Example:
         >>> sigmoid(np.array([0.0]))

@@ -51,7 +51,10 @@ class SoftmaxRegression(_Model):
         Args:
             X: (N, D) inputs.
             y: (N,) integer labels.
-            mode: "train" fills ``self.gradients``; "valid" only evaluates.
+            mode: "train" fills ``self.gradients`` with this batch's gradients (replacing
+                  those of any earlier call: nothing accumulates across calls);
+                  "valid" only evaluates: ``self.gradients`` and ``self.weights``
+                  stay as they are.
 
         Returns:
             (loss, accuracy): the mean cross-entropy (float) and the accuracy (float).
@@ -100,7 +103,10 @@ class TwoLayerNet(_Model):
         Args:
             X: (N, D) inputs.
             y: (N,) integer labels.
-            mode: "train" fills ``self.gradients``; "valid" only evaluates.
+            mode: "train" fills ``self.gradients`` with this batch's gradients (replacing
+                  those of any earlier call: nothing accumulates across calls);
+                  "valid" only evaluates: ``self.gradients`` and ``self.weights``
+                  stay as they are.
 
         Returns:
             (loss, accuracy): the mean cross-entropy (float) and the accuracy (float).

@@ -45,7 +45,11 @@ class SGD:
         # END SOLUTION
 
     def update(self, model):
-        """Take one step on every parameter of ``model``, in place (see the class docstring)."""
+        """Take one step on every parameter of ``model`` (see the class docstring).
+
+        Returns nothing: afterwards ``model.weights`` holds the new values. Assigning
+        ``model.weights[name] = ...`` and changing the arrays in place (``w += v``) are both fine.
+        """
         # BEGIN SOLUTION
         for name, w in model.weights.items():
             v = self.velocity.get(name)

@@ -38,5 +38,9 @@ class SGD:
         raise NotImplementedError("neural_nets.optim.SGD.apply_regularization")
 
     def update(self, model):
-        """Take one step on every parameter of ``model``, in place (see the class docstring)."""
+        """Take one step on every parameter of ``model`` (see the class docstring).
+
+        Returns nothing: afterwards ``model.weights`` holds the new values. Assigning
+        ``model.weights[name] = ...`` and changing the arrays in place (``w += v``) are both fine.
+        """
         raise NotImplementedError("neural_nets.optim.SGD.update")

@@ -23,7 +23,7 @@ def evaluate(model, X, y, batch_size=1000):
 
 
 def train_epoch(model, optimizer, X, y, batch_size, seed=0):
-    """One pass over (X, y) in shuffled mini-batches; returns (mean loss, mean accuracy).
+    """One pass over (X, y) in mini-batches shuffled with ``seed``; returns (mean loss, mean accuracy).
 
     For each batch:  forward in train mode -> optimizer.apply_regularization(model)
     -> optimizer.update(model). The returned loss is the data loss averaged over

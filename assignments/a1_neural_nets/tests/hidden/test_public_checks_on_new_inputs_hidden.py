@@ -7,8 +7,10 @@ import pytest
 
 import cases
 import test_functional
+import test_functional_edges
 import test_models
 import test_optim
+import test_train
 from autograder import graded
 from autograder.fixtures import check_new_inputs, new_input_ids
 
@@ -18,6 +20,13 @@ from autograder.fixtures import check_new_inputs, new_input_ids
 def test_functional_new_inputs(rng, key):
     """functional.py's public checks pass on new random inputs"""
     check_new_inputs(test_functional.CHECKS, cases, rng, key)
+
+
+@pytest.mark.parametrize("key", new_input_ids(test_functional_edges.CHECKS, cases))
+@graded(points=1)
+def test_functional_edges_new_inputs(rng, key):
+    """relu_grad at exactly x = 0 passes on new random inputs"""
+    check_new_inputs(test_functional_edges.CHECKS, cases, rng, key)
 
 
 @pytest.mark.parametrize("key", new_input_ids(test_models.CHECKS, cases))
@@ -32,3 +41,10 @@ def test_models_new_inputs(rng, key):
 def test_optim_new_inputs(rng, key):
     """optim.py's public checks pass on new random inputs"""
     check_new_inputs(test_optim.CHECKS, cases, rng, key)
+
+
+@pytest.mark.parametrize("key", new_input_ids(test_train.CHECKS, cases))
+@graded(points=2)
+def test_train_new_inputs(rng, key):
+    """train.py's public train_epoch checks pass on new random inputs"""
+    check_new_inputs(test_train.CHECKS, cases, rng, key)

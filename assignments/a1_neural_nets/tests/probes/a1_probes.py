@@ -34,6 +34,23 @@ def forward(class_name, kwargs, weights, X, y, mode="train"):
     return {"loss": loss, "accuracy": acc, "gradients": grads}
 
 
+def _copies(d):
+    """A snapshot of a dict of arrays (the model may change its arrays in place later)."""
+    return {k: None if v is None else np.array(v) for k, v in d.items()} if isinstance(d, dict) else d
+
+
+def forward_calls(class_name, kwargs, weights, calls):
+    """Several forward calls on ONE model, each (X, y, mode); after each, what it returned and a
+    snapshot of model.gradients and model.weights."""
+    model = _model(class_name, kwargs, weights)
+    out = []
+    for X, y, mode in calls:
+        loss, acc = model.forward(X, y, mode=mode)
+        out.append({"loss": loss, "accuracy": acc, "gradients": _copies(model.gradients),
+                    "weights": _copies(model.weights)})
+    return out
+
+
 class _Params:
     """A stand-in model holding only weights and gradients, for optimiser checks."""
 
@@ -85,6 +102,30 @@ def train_model(class_name, kwargs, opt_kwargs, data, epochs, batch_size, weight
                                      progress=False)
     return {"history": {k: [float(v) for v in vals] for k, vals in history.items()},
             "weights": {k: np.asarray(v) for k, v in model.weights.items()}}
+
+
+def record_train_epochs(class_name, kwargs, opt_kwargs, weights, X, y, batch_size, seeds):
+    """The student's train_epoch called once per seed on ONE model and ONE optimiser. For each call:
+    what it returned, the first feature column and the mode of every batch it passed to
+    model.forward, and the weights after it."""
+    model = _model(class_name, kwargs, weights)
+    opt = _module("optim").SGD(**opt_kwargs)
+    train_epoch = _module("train").train_epoch
+    original, log = model.forward, []
+
+    def recorded(X, y, mode="train"):
+        log.append((np.array(np.asarray(X)[:, 0], dtype=np.float64), str(mode)))
+        return original(X, y, mode=mode)
+
+    model.forward = recorded
+    epochs = []
+    for seed in seeds:
+        del log[:]
+        result = train_epoch(model, opt, X, y, batch_size, seed=seed)
+        epochs.append({"result": list(result) if isinstance(result, (tuple, list)) else result,
+                       "batches": [first for first, _ in log], "modes": [mode for _, mode in log],
+                       "weights": _copies(model.weights)})
+    return epochs
 
 
 def losses(class_name, kwargs, weight_sets, X, y):

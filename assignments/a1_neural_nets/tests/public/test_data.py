@@ -52,3 +52,25 @@ def test_iterate_minibatches(rng):
     ids = np.concatenate([b[0][:, 0] for b in batches])
     if np.array_equal(ids, np.arange(37)):
         raise Feedback("%s: shuffle=True returned the examples in their original order" % name)
+
+
+def _order(batches, name):
+    if not batches:
+        raise Feedback("%s yielded no batches" % name)
+    return np.concatenate([np.asarray(b[0])[:, 0] for b in batches]).astype(int)
+
+
+@graded(points=1)
+def test_minibatches_follow_the_seed(rng):
+    """iterate_minibatches: the same seed gives the same batches again, another seed another order"""
+    X, y = _dataset(rng, 30)
+    name = D + ".iterate_minibatches"
+    first = _order(sandbox.call("a1_probes:minibatches", X, y, 7, True, 11), name)
+    again = _order(sandbox.call("a1_probes:minibatches", X, y, 7, True, 11), name)
+    other = _order(sandbox.call("a1_probes:minibatches", X, y, 7, True, 12), name)
+    if not np.array_equal(first, again):
+        raise Feedback("%s: two calls with seed=11 visited the examples in different orders; shuffle with "
+                       "np.random.default_rng(seed), not with np.random's global generator" % name)
+    if np.array_equal(first, other):
+        raise Feedback("%s: seeds 11 and 12 gave the same order; the shuffle must depend on seed "
+                       "(np.random.default_rng(seed))" % name)
