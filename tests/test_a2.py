@@ -34,6 +34,22 @@ def _load(name, path):
 oracles = _load("a2_oracles", os.path.join(TESTS, "oracles.py"))
 probes = _load("a2_probes_kit", os.path.join(TESTS, "probes", "a2_probes.py"))
 
+
+def _load_cases():
+    """A2's case builders, which `import oracles`: A2's, under that name only while they load."""
+    saved = sys.modules.get("oracles")
+    sys.modules["oracles"] = oracles
+    try:
+        return _load("a2_cases_kit", os.path.join(TESTS, "cases.py"))
+    finally:
+        if saved is None:
+            sys.modules.pop("oracles", None)
+        else:
+            sys.modules["oracles"] = saved
+
+
+cases = _load_cases()
+
 CONV_CASES = [  # (N, C, H, W, F, k, stride, padding)
     (2, 3, 7, 6, 4, 3, 1, 1), (2, 2, 9, 7, 3, 3, 2, 1), (1, 2, 6, 8, 3, 5, 1, 2), (3, 3, 8, 6, 2, 2, 2, 0),
     (1, 2, 10, 11, 3, 3, 3, 2), (2, 3, 5, 5, 2, 5, 1, 0), (2, 1, 8, 10, 4, 4, 2, 1),
@@ -88,6 +104,116 @@ def test_maxpool_oracle_matches_torch_with_ties(k, s, shape):
     assert not np.allclose(every, tx.grad.numpy()), "the inputs must hold ties, or the ties mistake goes unseen"
     # mass is conserved by the right rule only
     np.testing.assert_allclose(oracles.maxpool_backward(x, k, s, dout).sum(), dout.sum(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("k,s,shape", [(3, 2, (2, 2, 7, 7)), (3, 1, (1, 2, 6, 6)), (2, 2, (2, 3, 8, 8))])
+def test_maxpool_mistake_oracles_match_their_loops(k, s, shape):
+    """The tie rules and the = (not +=) mistake the feedback names, against plain loops over every window."""
+    rng = np.random.default_rng(k + s)
+    x = oracles.tied_input(rng, shape)
+    ho, wo = (shape[2] - k) // s + 1, (shape[3] - k) // s + 1
+    dout = rng.normal(size=shape[:2] + (ho, wo))
+    loops = {rule: np.zeros(shape) for rule in ("first", "last", "split", "assign")}
+    for n in range(shape[0]):
+        for c in range(shape[1]):
+            for i in range(ho):
+                for j in range(wo):
+                    win = x[n, c, i * s:i * s + k, j * s:j * s + k]
+                    hits = [(a, b) for a in range(k) for b in range(k) if win[a, b] == win.max()]
+                    g = dout[n, c, i, j]
+                    (a, b), (a2, b2) = hits[0], hits[-1]
+                    loops["first"][n, c, i * s + a, j * s + b] += g
+                    loops["last"][n, c, i * s + a2, j * s + b2] += g
+                    loops["assign"][n, c, i * s + a, j * s + b] = g
+                    for a, b in hits:
+                        loops["split"][n, c, i * s + a, j * s + b] += g / len(hits)
+    for rule in ("first", "last", "split"):
+        np.testing.assert_allclose(oracles.maxpool_backward(x, k, s, dout, ties=rule), loops[rule], rtol=1e-12,
+                                   atol=1e-12)
+    np.testing.assert_allclose(oracles.maxpool_backward(x, k, s, dout, accumulate=False), loops["assign"],
+                               rtol=1e-12, atol=1e-12)
+    assert not np.allclose(loops["last"], loops["first"]) and not np.allclose(loops["split"], loops["first"])
+    assert np.allclose(loops["assign"], loops["first"]) == (k == s), "= differs from += exactly where windows overlap"
+    # tie-free inputs: every tie rule agrees, so the tie-free cases check the routing alone
+    x = rng.normal(size=shape)
+    first = oracles.maxpool_backward(x, k, s, dout)
+    for rule in ("last", "split", "all"):
+        np.testing.assert_allclose(oracles.maxpool_backward(x, k, s, dout, ties=rule), first, rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", [(2, 3, 7, 6, 4, 3, 1, 1), (2, 2, 9, 7, 3, 3, 2, 1), (3, 3, 8, 6, 2, 2, 2, 0)])
+def test_conv_assigned_dx_oracle_matches_a_loop(case):
+    """dx of the = (not +=) mistake: each window's contribution assigned to its patch, windows in row-major order."""
+    n, c, h, w, f, k, s, p = case
+    rng = np.random.default_rng(sum(case))
+    x, wt = rng.normal(size=(n, c, h, w)), rng.normal(size=(f, c, k, k))
+    ho, wo = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    dout = rng.normal(size=(n, f, ho, wo))
+    dxp = np.zeros((n, c, h + 2 * p, w + 2 * p))
+    last_f = np.zeros_like(dxp)
+    for i in range(n):
+        for g in range(f):
+            for r in range(ho):
+                for q in range(wo):
+                    last_f[i, :, r * s:r * s + k, q * s:q * s + k] = dout[i, g, r, q] * wt[g]
+        for r in range(ho):
+            for q in range(wo):
+                dxp[i, :, r * s:r * s + k, q * s:q * s + k] = sum(dout[i, g, r, q] * wt[g] for g in range(f))
+    np.testing.assert_allclose(oracles.conv_dx_assigned(x, wt, s, p, dout), dxp[:, :, p:p + h, p:p + w], rtol=1e-12)
+    np.testing.assert_allclose(oracles.conv_dx_assigned(x, wt, s, p, dout, last_filter_only=True),
+                               last_f[:, :, p:p + h, p:p + w], rtol=1e-12)
+    right = oracles.conv_backward(x, wt, s, p, dout)[0]
+    assert np.allclose(oracles.conv_dx_assigned(x, wt, s, p, dout), right) == (k <= s)
+
+
+def test_sigmoid_focal_alternatives_include_torchvision():
+    """The sigmoid focal loss the feedback recognises is torchvision's (mean and sum reductions), not the softmax one."""
+    from torchvision.ops import sigmoid_focal_loss
+
+    rng = np.random.default_rng(5)
+    logits, y = rng.normal(scale=2.0, size=(8, 5)), rng.integers(0, 5, 8)
+    t = F.one_hot(torch.tensor(y), 5).double()
+    values = oracles.sigmoid_focal_values(logits, y, None, 2.0)
+    for alpha in (0.25, -1):
+        tv = sigmoid_focal_loss(torch.tensor(logits), t, alpha=alpha, gamma=2.0, reduction="none")
+        for reduced in (tv.mean(), tv.sum(1).mean()):
+            assert any(np.isclose(float(reduced), v, rtol=1e-12) for v in values)
+    assert not any(np.isclose(oracles.focal_loss(logits, y, None, 2.0), v, rtol=1e-3) for v in values)
+
+
+def test_focal_large_scores_case_defeats_log_of_softmax_in_float32():
+    """The large-scores case: finite for log_softmax in float32, -inf (so inf) for log(softmax(...))."""
+    c = cases.focal_loss(np.random.default_rng(0), [p for p in cases.focal_loss.params if "large" in p][0])
+    x = torch.tensor(c["logits"], dtype=torch.float32)
+    yt = torch.tensor(c["y"])
+    w = torch.tensor(c["weight"], dtype=torch.float32)
+    good = losses.FocalLoss(weight=w, gamma=2.0)(x, yt)
+    assert np.isclose(float(good), c["expected"], rtol=1e-5)
+    log_p = torch.log(torch.softmax(x, 1))
+    bad = F.nll_loss((1 - log_p.exp()) ** 2 * log_p, yt, weight=w)
+    assert not torch.isfinite(bad)
+    assert np.abs(c["logits"]).max() > 900 and np.abs(c["logits"][2]).max() < 20
+
+
+def test_precision_feedback_names_float32_not_a_formula():
+    """A float32 convolution misses at 1e-6 only: the part-1 feedback says precision and float64, not a hint."""
+    feedback = _load("a2_feedback_kit", os.path.join(TESTS, "public", "a2_feedback.py"))
+    from autograder import Feedback
+
+    rng = np.random.default_rng(0)
+    x, wt, b = rng.normal(size=(2, 3, 7, 6)), rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4)
+    expected = oracles.conv_forward(x, wt, b, 1, 1)
+    low = F.conv2d(torch.tensor(x, dtype=torch.float32), torch.tensor(wt, dtype=torch.float32),
+                   torch.tensor(b, dtype=torch.float32), padding=1).numpy()
+    with pytest.raises(Feedback) as exc:
+        feedback.expect_close64(low, expected, name="cnn.layers.Conv2D.forward", rtol=1e-6, atol=1e-9,
+                                hint="H_out = ...")
+    assert "precision problem" in str(exc.value) and "float64" in str(exc.value) and "H_out" not in str(exc.value)
+    with pytest.raises(Feedback) as exc:  # a wrong formula keeps its hint
+        feedback.expect_close64(expected * 1.5, expected, name="f", rtol=1e-6, atol=1e-9, hint="H_out = ...")
+    assert "precision" not in str(exc.value) and "H_out" in str(exc.value)
+    # part 2: the same float32 result passes the float32 tolerances
+    feedback.expect_close32(low, expected, name="f", rtol=1e-4, atol=1e-5)
 
 
 def test_linear_and_softmax_cross_entropy_oracles_match_torch():
@@ -193,9 +319,10 @@ def test_reweight_oracle_and_reference_values():
 
 def test_train_step_and_evaluate_oracles_match_torch():
     rng = np.random.default_rng(3)
-    params = oracles.mlp_params(rng, 12, 6, 4)
+    # float32 values (the probes' MLP is float32), so that the float64 copy below holds the very same numbers
+    params = {k: v.astype(np.float32).astype(np.float64) for k, v in oracles.mlp_params(rng, 12, 6, 4).items()}
     batches = [(rng.normal(size=(5, 2, 2, 3)), rng.integers(0, 4, 5)) for _ in range(3)]
-    model = probes._mlp(params)
+    model = probes._mlp(params).double()  # the probes' MLP is float32; in float64 here to check the oracle to 1e-12
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     ref_losses = []
     for x, y in batches:
@@ -210,7 +337,7 @@ def test_train_step_and_evaluate_oracles_match_torch():
     np.testing.assert_allclose(after[-1]["2.bias"], model[3].bias.detach().numpy(), rtol=1e-10)
     # the reference's evaluate agrees with the oracle, NaN for an absent class included
     batches = [(rng.normal(size=(s, 2, 2, 3)), rng.integers(0, 3, s)) for s in (6, 6, 3)]
-    loss, acc, per_class = trainer.evaluate(probes._mlp(params), torch.nn.CrossEntropyLoss(),
+    loss, acc, per_class = trainer.evaluate(probes._mlp(params).double(), torch.nn.CrossEntropyLoss(),
                                             [(torch.tensor(x), torch.tensor(y)) for x, y in batches])
     oloss, oacc, oper = oracles.evaluate(params, batches)
     assert np.isclose(loss, oloss, rtol=1e-12) and np.isclose(acc, oacc)
@@ -440,11 +567,15 @@ def test_part1_grading_path_imports_no_torch():
         "p = [{'weight': np.ones((2, 2)), 'bias': np.zeros(2)}]\n"
         "g = [[{'dw': np.ones((2, 2)), 'db': np.ones(2)}]]\n"
         "a2_probes.sgd_steps({'learning_rate': 0.1, 'reg': 0.0, 'momentum': 0.9}, p, g)\n"
-        "for b in (cases.conv_forward, cases.conv_backward, cases.maxpool_forward, cases.maxpool_backward):\n"
-        "    b(rng, b.params[0])\n"
-        "for b in (cases.conv_finite_differences, cases.linear, cases.relu, cases.softmax_cross_entropy,\n"
+        "for b in (cases.conv_forward, cases.conv_backward, cases.maxpool_forward, cases.maxpool_backward,\n"
+        "          cases.maxpool_backward_ties, cases.linear, cases.relu, cases.layer_twice):\n"
+        "    for param in b.params:\n"
+        "        b(rng, param)\n"
+        "for b in (cases.conv_finite_differences, cases.softmax_cross_entropy,\n"
         "          cases.convnet_forward_backward, cases.momentum_steps):\n"
         "    b(rng)\n"
+        "c = cases.layer_twice(rng, 'Conv2D (3x3, stride 2, padding 1)')\n"
+        "a2_probes.layer_twice('Conv2D', c['kwargs'], c['params'], c['runs'])\n"
         "c = cases.conv_finite_differences(rng)\n"
         "a2_probes.layer_forwards('Conv2D', c['kwargs'], [(c['params'], c['x'])])\n"
         "data = fixtures.load(%r)\n"

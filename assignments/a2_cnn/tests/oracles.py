@@ -62,6 +62,26 @@ def conv_backward(x, w, stride, pad, dout, dx_step_one=False):
     return dxp[:, :, pad:pad + h, pad:pad + wd], dw, dout.sum(axis=(0, 2, 3)), dxp
 
 
+def conv_dx_assigned(x, w, stride, pad, dout, last_filter_only=False):
+    """dx of a known mistake: each window's contribution is *assigned* (=) to its k x k patch of the
+    padded gradient instead of added (+=), windows in row-major order, so where windows overlap
+    (stride < k) only the last window's contribution is left. last_filter_only: the assignment is
+    made per filter too (loops over f), so only the last filter's contribution is left."""
+    w = np.asarray(w, dtype=np.float64)
+    n, _, h, wd = x.shape
+    f, _, k, _ = w.shape
+    ho, wo = dout.shape[2:]
+    dxp = np.zeros_like(_pad(x, pad))
+    for i in range(ho):
+        for j in range(wo):
+            rows, cols = slice(i * stride, i * stride + k), slice(j * stride, j * stride + k)
+            if last_filter_only:
+                dxp[:, :, rows, cols] = dout[:, f - 1, i, j][:, None, None, None] * w[f - 1][None]
+            else:
+                dxp[:, :, rows, cols] = np.einsum("nf,fcab->ncab", dout[:, :, i, j], w)
+    return dxp[:, :, pad:pad + h, pad:pad + wd]
+
+
 def numerical_gradient(f, x, eps=1e-6):
     """Central finite differences of the scalar f() with respect to the array x (changed and restored)."""
     return properties.numerical_gradient(f, x, eps)
@@ -78,26 +98,40 @@ def maxpool_forward(x, k, s):
     return out
 
 
-def maxpool_backward(x, k, s, dout, ties="first"):
+def maxpool_backward(x, k, s, dout, ties="first", accumulate=True):
     """dx of max-pooling. ties="first": the first maximum in row-major order gets the gradient
-    (PyTorch's rule); "all": every tied maximum gets it (a mistake); "transposed": the window
-    index unravelled column-major, so the gradient lands at the mirrored offset (a mistake)."""
+    (PyTorch's rule); known mistakes: "all" (every tied maximum gets it), "last" (the last one in
+    row-major order), "split" (the tied maxima share it equally), "transposed" (the window index
+    unravelled column-major, so the gradient lands at the mirrored offset).
+    accumulate=False: a known mistake where windows overlap (stride < k): the gradient is assigned
+    (=), windows in row-major order, so a position that is the maximum of several windows keeps
+    only the last window's gradient."""
     n, c, h, w = x.shape
     ho, wo = dout.shape[2:]
     dx = np.zeros((n, c, h, w))
+    nn_, cc = np.meshgrid(np.arange(n), np.arange(c), indexing="ij")
     for i in range(ho):
         for j in range(wo):
             win = x[:, :, i * s:i * s + k, j * s:j * s + k]                  # (N, C, k, k)
-            if ties == "all":
-                mask = win == win.max(axis=(2, 3), keepdims=True)
-                dx[:, :, i * s:i * s + k, j * s:j * s + k] += mask * dout[:, :, i, j][:, :, None, None]
+            g = dout[:, :, i, j][:, :, None, None]
+            if ties in ("all", "split"):
+                mask = (win == win.max(axis=(2, 3), keepdims=True)).astype(float)
+                if ties == "split":
+                    mask /= mask.sum(axis=(2, 3), keepdims=True)
+                dx[:, :, i * s:i * s + k, j * s:j * s + k] += mask * g
                 continue
-            first = win.reshape(n, c, -1).argmax(axis=2)                      # (N, C)
-            a, b = np.divmod(first, k)
+            flat = win.reshape(n, c, -1)
+            if ties == "last":
+                chosen = k * k - 1 - flat[:, :, ::-1].argmax(axis=2)
+            else:
+                chosen = flat.argmax(axis=2)                                  # (N, C), the first maximum
+            a, b = np.divmod(chosen, k)
             if ties == "transposed":
                 a, b = b, a
-            nn_, cc = np.meshgrid(np.arange(n), np.arange(c), indexing="ij")
-            np.add.at(dx, (nn_, cc, i * s + a, j * s + b), dout[:, :, i, j])
+            if accumulate:
+                np.add.at(dx, (nn_, cc, i * s + a, j * s + b), dout[:, :, i, j])
+            else:
+                dx[nn_, cc, i * s + a, j * s + b] = dout[:, :, i, j]
     return dx
 
 
@@ -249,9 +283,10 @@ def focal_misconceptions(logits, y, weight, gamma):
     p = np.exp(lp)
     w = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)[y]
     per = (1.0 - p) ** gamma * -lp
+    with np.errstate(over="ignore", invalid="ignore"):  # raw scores near 1000 (the large-scores case): exp overflows
+        raw = focal_loss(logits, y, weight, gamma, logp=np.asarray(logits, dtype=np.float64))
     out = {
-        "you applied the focal formula to the raw scores: take log_softmax of the logits first":
-            [focal_loss(logits, y, weight, gamma, logp=np.asarray(logits, dtype=np.float64))],
+        "you applied the focal formula to the raw scores: take log_softmax of the logits first": [raw],
         "the modulating factor is (1 - p)^gamma with p the probability of the correct class, not p^gamma":
             [float(np.sum(w * p ** gamma * -lp) / np.sum(w))],
     }
@@ -260,6 +295,35 @@ def focal_misconceptions(logits, y, weight, gamma):
         out["you divided the weighted sum by N; divide by the sum of the weights of the batch's labels "
             "(as F.cross_entropy does)"] = [float(np.sum(w * per) / n)]
     out["the loss is summed over the batch; take the (weighted) mean"] = [float(np.sum(w * per))]
+    out[SIGMOID_FOCAL] = sigmoid_focal_values(logits, y, weight, gamma)
+    return out
+
+
+SIGMOID_FOCAL = ("you computed the sigmoid (binary, one-vs-all) focal loss; this FocalLoss is the softmax one: "
+                 "p is softmax(scores)[y], and log p comes from F.log_softmax, one term per example")
+
+
+def sigmoid_focal_values(logits, y, weight, gamma):
+    """Values of the sigmoid focal loss (as torchvision.ops.sigmoid_focal_loss, with one-hot targets),
+    reduced the ways students do: the mean over every score, the per-example sum over classes then the
+    (weighted) mean, with or without alpha = 0.25, and the target-class term alone."""
+    z = np.asarray(logits, dtype=np.float64)
+    n, k = z.shape
+    t = one_hot(y, k)
+    log_p, log_1mp = -np.logaddexp(0.0, -z), -np.logaddexp(0.0, z)       # log sigmoid(z), log(1 - sigmoid(z))
+    p = np.exp(log_p)
+    bce = -(t * log_p + (1.0 - t) * log_1mp)
+    p_t = p * t + (1.0 - p) * (1.0 - t)
+    element = (1.0 - p_t) ** gamma * bce                                  # (N, K)
+    alpha = 0.25 * t + 0.75 * (1.0 - t)
+    w = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)[y]
+    target_only = (1.0 - p[np.arange(n), y]) ** gamma * -log_p[np.arange(n), y]
+    out = []
+    for el in (element, alpha * element):
+        per_example = el.sum(axis=1)
+        out += [float(el.mean()), float(per_example.mean()), float(np.sum(w * per_example) / np.sum(w)),
+                float(np.sum(w * per_example) / n), float(np.mean(w[:, None] * el))]
+    out += [float(np.sum(w * target_only) / np.sum(w)), float(target_only.mean())]
     return out
 
 

@@ -83,8 +83,9 @@ class MyModel(nn.Module):
         in_channels: C (3 for CIFAR-10).
         num_classes: K.
 
-    forward(x): x (N, C, H, W) -> scores (N, K). It must accept 32x32 images; sizes
-    other than 32 are a bonus (the tests also use 16x16).
+    forward(x): x (N, C, H, W) -> scores (N, K). It must accept 32x32 images (other
+    sizes are not graded). In evaluation mode (model.eval()) it must be deterministic:
+    use nn.Dropout modules, not F.dropout(x, p) (which drops in every mode).
     """
 
     def __init__(self, in_channels=3, num_classes=10):

@@ -3,13 +3,20 @@
 Conventions used throughout part 1:
 
 * Images are (N, C, H, W): N examples, C channels, height H, width W.
+* Inputs (x, dout, the weights) are float64 NumPy arrays: compute in float64, their
+  dtype. The tests compare your values with the expected ones to about 1e-6 of
+  their size, which float32 arithmetic (dtype=np.float32, .astype(np.float32))
+  does not reach.
 * Every layer has ``forward(x)`` and ``backward(dout)``. ``forward`` returns the
   output and keeps in ``self.cache`` whatever ``backward`` needs. ``backward``
   receives ``dout``, the gradient of the loss with respect to the layer's
   output (same shape as that output), and *sets* ``self.dx`` (gradient with
   respect to the input, same shape as ``x``) and, for layers with parameters,
-  ``self.dw`` and ``self.db`` (same shapes as ``self.weight`` and ``self.bias``).
-  It returns nothing.
+  ``self.dw`` and ``self.db`` (same shapes as ``self.weight`` and ``self.bias``);
+  what it returns is not used.
+* A layer object is used for batch after batch: each ``forward`` replaces the
+  cache, and each ``backward`` sets the gradients afresh (it never adds to those
+  of an earlier call, and calling it twice gives the same gradients).
 * Layers never change their inputs in place.
 
 Python loops over examples and output pixels are acceptable in your code: the

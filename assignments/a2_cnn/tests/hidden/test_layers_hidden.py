@@ -2,8 +2,8 @@
 import pytest
 
 import oracles
-from a2_feedback import gradient
-from autograder import expect_close, expect_grad_close, graded, sandbox
+from a2_feedback import expect_close64, expect_grad64, gradient
+from autograder import graded, sandbox
 
 L = "cnn.layers"
 TOL = {"rtol": 1e-6, "atol": 1e-9}
@@ -26,28 +26,36 @@ def test_conv_other_shapes(rng, case):
     expected = oracles.conv_forward(x, params["weight"], params["bias"], d["s"], d["p"])
     dout = rng.normal(size=expected.shape)
     out = sandbox.call("a2_probes:layer_forward_backward", "Conv2D", kwargs, params, x, dout)
-    expect_close(out["out"], expected, name=L + ".Conv2D.forward", **TOL)
+    expect_close64(out["out"], expected, name=L + ".Conv2D.forward", **TOL)
     dx, dw, db, _ = oracles.conv_backward(x, params["weight"], d["s"], d["p"], dout)
     name = L + ".Conv2D.backward"
     for key, want in (("dx", dx), ("dw", dw), ("db", db)):
-        expect_grad_close(gradient(out, key, name), want, name=name, wrt=key[1:], **TOL)
+        expect_grad64(gradient(out, key, name), want, name=name, wrt=key[1:], **TOL)
 
 
+@pytest.mark.parametrize("ties", [False, True], ids=["tie-free input", "input with tied maxima"])
 @graded(points=2)
-def test_maxpool_other_shapes(rng):
-    """MaxPool2D with 3x3 windows and stride 3 on a non-square input with ties"""
-    x = oracles.tied_input(rng, (2, 3, 9, 12), levels=2)
+def test_maxpool_other_shapes(rng, ties):
+    """MaxPool2D with 3x3 windows and stride 3 on a non-square input, without and with ties"""
+    shape = (2, 3, 9, 12)
+    x = oracles.tied_input(rng, shape, levels=2) if ties else rng.normal(size=shape)
     dout = rng.normal(size=(2, 3, 3, 4))
     out = sandbox.call("a2_probes:layer_forward_backward", "MaxPool2D", {"kernel_size": 3, "stride": 3}, {}, x, dout)
-    expect_close(out["out"], oracles.maxpool_forward(x, 3, 3), name=L + ".MaxPool2D.forward", **TOL)
+    expect_close64(out["out"], oracles.maxpool_forward(x, 3, 3), name=L + ".MaxPool2D.forward", **TOL)
     name = L + ".MaxPool2D.backward"
-    expect_grad_close(gradient(out, "dx", name), oracles.maxpool_backward(x, 3, 3, dout), name=name, wrt="x", **TOL)
+    expect_grad64(gradient(out, "dx", name), oracles.maxpool_backward(x, 3, 3, dout), name=name, wrt="x",
+                  hint="the first maximum in row-major order takes a window's gradient" if ties else None, **TOL)
 
 
-@pytest.mark.parametrize("kind", ["Conv2D", "MaxPool2D", "Linear", "ReLU"])
+@pytest.mark.parametrize("kind", ["Conv2D", "MaxPool2D", "Linear", "ReLU", "SoftmaxCrossEntropy"])
 @graded(points=1)
 def test_inputs_unchanged(rng, kind):
-    """forward and backward leave x and dout unchanged"""
+    """forward and backward leave x and dout (the loss: the scores and labels) unchanged"""
+    if kind == "SoftmaxCrossEntropy":
+        scores = rng.normal(scale=3.0, size=(5, 4))
+        scores[0] += 1000.0
+        sandbox.call_pure("a2_probes:loss_forward_backward", scores, rng.integers(0, 4, size=5))
+        return
     x = rng.normal(size=(2, 2, 6, 6))
     kwargs, params = {}, {}
     if kind == "Conv2D":
@@ -74,5 +82,5 @@ def test_momentum_single_parameter_many_steps(rng):
     got = sandbox.call("a2_probes:sgd_steps", {"learning_rate": 0.01, "reg": 0.0, "momentum": 0.99}, params, grads)
     want = oracles.sgd_momentum_steps(params, grads, 0.01, 0.0, 0.99)
     for key in ("weight", "bias"):
-        expect_close(got[-1][0][key], want[-1][0][key], name="cnn.optim.SGDMomentum.update",
-                     what="%s after 10 steps" % key, rtol=1e-9, atol=1e-12)
+        expect_close64(got[-1][0][key], want[-1][0][key], name="cnn.optim.SGDMomentum.update",
+                       what="%s after 10 steps" % key, rtol=1e-9, atol=1e-12)

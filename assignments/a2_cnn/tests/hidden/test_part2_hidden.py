@@ -1,50 +1,58 @@
-"""Hidden checks of part 2: other losses' settings, 2-D inputs, MyModel learns."""
+"""Hidden checks of part 2: other losses' settings, 2-D inputs, MyModel learns (all in float32)."""
 import numpy as np
 
+import cases
 import oracles
-from autograder import (Feedback, expect_close, expect_finite, expect_grad_close, expect_scalar, expect_shape,
-                        graded, sandbox)
+from a2_feedback import expect_close32, expect_scalar32
+from autograder import Feedback, expect_finite, expect_shape, graded, sandbox
 
 LS = "cnn.losses"
 
 
 @graded(points=1)
 def test_reweight_beta_zero_and_array_input(rng):
-    """reweight with beta = 0 gives equal weights; it accepts a tensor of counts"""
+    """reweight with beta = 0 gives equal weights; it accepts a tensor and a NumPy array of counts"""
     counts = [int(c) for c in rng.integers(1, 300, size=7)]
-    expect_close(sandbox.call("a2_probes:call_reweight", counts, 0.0), np.ones(7), name=LS + ".reweight",
-                 what="class weights for beta = 0", rtol=1e-6, atol=1e-7)
+    out = sandbox.call("a2_probes:call_reweight", counts, 0.0, "tensor")
+    expect_close32(out["weights"], np.ones(7), name=LS + ".reweight", what="class weights for beta = 0",
+                   rtol=1e-6, atol=1e-7)
     expected, _ = oracles.reweight(counts, 0.99)
-    expect_close(sandbox.call("a2_probes:call_reweight", counts, 0.99), expected, name=LS + ".reweight",
-                 what="class weights from a tensor of counts", rtol=2e-5, atol=1e-7)
+    for as_type in ("tensor", "array"):
+        out = sandbox.call("a2_probes:call_reweight", counts, 0.99, as_type)
+        expect_close32(out["weights"], expected, name=LS + ".reweight",
+                       what="class weights from a %s of counts" % as_type, rtol=1e-3, atol=1e-6)
 
 
 @graded(points=2)
 def test_focal_loss_gamma_3_weighted(rng):
     """FocalLoss with gamma 3 and class weights, on a larger batch"""
     n, k = 40, 10
-    logits = rng.normal(scale=3.0, size=(n, k))
+    logits = cases.f32(rng.normal(scale=3.0, size=(n, k)))
     y = rng.integers(0, k, size=n)
-    weight = rng.uniform(0.1, 5.0, size=k)
+    weight = cases.f32(rng.uniform(0.1, 5.0, size=k))
     out = sandbox.call("a2_probes:focal", logits, y, weight, 3.0)
     name = LS + ".FocalLoss.forward"
-    expect_scalar(out["loss"], oracles.focal_loss(logits, y, weight, 3.0), name=name, what="loss", rtol=1e-7)
+    expect_scalar32(out["loss"], oracles.focal_loss(logits, y, weight, 3.0), name=name, what="loss", rtol=1e-5,
+                    atol=1e-6)
     numeric = oracles.numerical_gradient_fn(lambda z: oracles.focal_loss(z, y, weight, 3.0), logits)
-    expect_grad_close(out["grad"], numeric, name=name, wrt="the logits", rtol=1e-5, atol=1e-8)
+    if out["grad"] is None:
+        raise Feedback("%s: the logits got no gradient" % name)
+    expect_close32(out["grad"], numeric, name=name, what="gradient with respect to the logits", rtol=1e-4, atol=1e-6)
 
 
 @graded(points=1)
 def test_two_layer_net_flat_input(rng, seed):
     """TwoLayerNet also takes flat (N, D) inputs"""
-    x = rng.normal(size=(6, 9))
-    out = sandbox.call("a2_probes:model_forward_double", "TwoLayerNet",
-                       {"input_dim": 9, "hidden_size": 4, "num_classes": 2}, seed % 10000, x)
-    found = oracles.params_by_shape(out["params"], [(4, 9), (4,), (2, 4), (2,)])
-    if any(v is None for v in found.values()):
-        raise Feedback("cnn.models.TwoLayerNet: unexpected parameter shapes")
-    w1, b1, w2, b2 = found[(4, 9)], found[(4,)], found[(2, 4)], found[(2,)]
-    expect_close(out["scores"], oracles.two_layer_forward(x, w1, b1, w2, b2), name="cnn.models.TwoLayerNet.forward",
-                 what="scores", rtol=1e-7, atol=1e-9)
+    x = cases.f32(rng.normal(size=(6, 9)))
+    w1, b1 = cases.f32(rng.uniform(-0.3, 0.3, size=(4, 9))), cases.f32(rng.uniform(-0.3, 0.3, size=4))
+    w2, b2 = cases.f32(rng.uniform(-0.5, 0.5, size=(2, 4))), cases.f32(rng.uniform(-0.5, 0.5, size=2))
+    out = sandbox.call("a2_probes:model_forward_loaded", "TwoLayerNet",
+                       {"input_dim": 9, "hidden_size": 4, "num_classes": 2}, seed % 10000, [w1, b1, w2, b2], x)
+    have = sorted(tuple(int(s) for s in shape) for _, shape in out["shapes"])
+    if have != sorted([(4, 9), (4,), (2, 4), (2,)]):
+        raise Feedback("cnn.models.TwoLayerNet: unexpected parameter shapes %s" % have)
+    expect_close32(out["scores"], oracles.two_layer_forward(x, w1, b1, w2, b2), name="cnn.models.TwoLayerNet.forward",
+                   what="scores", rtol=1e-4, atol=1e-5)
 
 
 @graded(points=2)

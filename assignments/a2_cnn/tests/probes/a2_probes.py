@@ -23,11 +23,12 @@ def _layer(kind, kwargs, params=None):
 
 
 def _grads(layer):
+    """Copies of the gradients the layer set (copies: a later call may change the layer's arrays in place)."""
     out = {}
     for name in ("dx", "dw", "db"):
         value = getattr(layer, name, None)
         if value is not None:
-            out[name] = np.asarray(value)
+            out[name] = np.array(value)
     return out
 
 
@@ -50,11 +51,37 @@ def layer_forwards(kind, kwargs, runs):
 
 
 def loss_forward_backward(x, y):
-    """SoftmaxCrossEntropy: (probs, loss) from forward, dx from backward."""
+    """SoftmaxCrossEntropy: (probs, loss) from forward, dx from backward; the probabilities forward
+    returned as they are after backward, and the inputs x and y as they are after both calls."""
     crit = _cnn("layers").SoftmaxCrossEntropy()
     probs, loss = crit.forward(x, y)
+    first = np.array(probs)
     crit.backward()
-    return {"probs": np.asarray(probs), "loss": loss, "dx": None if crit.dx is None else np.asarray(crit.dx)}
+    return {"probs": first, "loss": loss, "dx": None if crit.dx is None else np.array(crit.dx),
+            "probs_after_backward": np.array(probs), "inputs": [np.array(x), np.array(y)]}
+
+
+def layer_twice(kind, kwargs, params, runs):
+    """One layer object: forward and backward on each (x, dout) of ``runs`` in turn (for the loss, (x, y)
+    and backward()), then backward once more on the last one. Returns what each call produced (copies)
+    and the inputs as they are afterwards."""
+    layer = _layer(kind, kwargs, params)
+    calls = []
+    for x, other in runs:
+        if kind == "SoftmaxCrossEntropy":
+            probs, loss = layer.forward(x, other)
+            calls.append({"out": np.array(probs), "loss": loss})
+            layer.backward()
+        else:
+            calls.append({"out": np.array(layer.forward(x))})
+            layer.backward(other)
+        calls[-1].update(_grads(layer))
+    if kind == "SoftmaxCrossEntropy":
+        layer.backward()
+    else:
+        layer.backward(runs[-1][1])
+    calls.append(_grads(layer))
+    return {"calls": calls, "inputs": [[np.array(x), np.array(other)] for x, other in runs]}
 
 
 def convnet_forward_backward(spec, x, y):
@@ -62,6 +89,7 @@ def convnet_forward_backward(spec, x, y):
     modules = [_layer(layer["type"], layer["kwargs"], layer.get("params")) for layer in spec]
     net = _cnn("convnet").ConvNet(modules, _cnn("layers").SoftmaxCrossEntropy())
     probs, loss = net.forward(x, y)
+    probs = np.array(probs)  # as forward returned them (a loss that changes them in backward fails its own test)
     net.backward()
     grads = {i: _grads(m) for i, m in enumerate(net.modules) if hasattr(m, "weight")}
     return {"probs": np.asarray(probs), "loss": loss, "grads": grads,
@@ -117,46 +145,45 @@ def _seeded(seed):
     return torch
 
 
-def _named(model):
-    return [[name, p.detach().double().numpy()] for name, p in model.named_parameters()]
-
-
 def model_forward(class_name, kwargs, seed, x):
     """Build the student's model with torch.manual_seed(seed); its parameters' shapes (not their
-    values: a large MyModel's would exceed the reply limit) and its scores on x."""
+    values: a large MyModel's would exceed the reply limit) and its float32 scores on x: twice in
+    evaluation mode, then once in training mode (no gradients)."""
     torch = _seeded(seed)
-    model = getattr(_cnn("models"), class_name)(**kwargs).eval()
+    model = getattr(_cnn("models"), class_name)(**kwargs)
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
     with torch.no_grad():
-        scores = model(torch.as_tensor(x, dtype=torch.float32))
+        model.eval()
+        scores = model(xt)
+        again = model(xt)
+        model.train()
+        train = model(xt)
     return {"shapes": [[name, list(p.shape)] for name, p in model.named_parameters()],
-            "scores": scores.double().numpy()}
-
-
-def model_forward_double(class_name, kwargs, seed, x):
-    """As model_forward, with the model and x in float64 (exact comparisons)."""
-    torch = _seeded(seed)
-    model = getattr(_cnn("models"), class_name)(**kwargs).double().eval()
-    with torch.no_grad():
-        scores = model(torch.as_tensor(x, dtype=torch.float64))
-    return {"params": _named(model), "scores": scores.numpy()}
+            "scores": scores.detach(), "scores_again": again.detach(), "scores_train": train.detach()}
 
 
 def model_forward_loaded(class_name, kwargs, seed, arrays, x):
-    """Build the student's model (float64), copy each of ``arrays`` into the parameter of its shape, run it on x.
+    """Build the student's model (float32), copy each of ``arrays`` into the parameter of its shape, run it on x
+    in evaluation mode, then in training mode (no gradients).
 
     A parameter whose shape matches none of ``arrays``, or several, keeps its seeded
     initial value; the harness reads the shapes reported and names what is missing.
-    Returns {"shapes": [[name, shape], ...], "scores"}.
+    Returns {"shapes": [[name, shape], ...], "scores", "scores_train"}.
     """
     torch = _seeded(seed)
-    model = getattr(_cnn("models"), class_name)(**kwargs).double().eval()
+    model = getattr(_cnn("models"), class_name)(**kwargs)
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
     with torch.no_grad():
         for _, p in model.named_parameters():
             hits = [a for a in arrays if tuple(np.shape(a)) == tuple(p.shape)]
             if len(hits) == 1:
-                p.copy_(torch.as_tensor(np.asarray(hits[0], dtype=np.float64)))
-        scores = model(torch.as_tensor(x, dtype=torch.float64))
-    return {"shapes": [[name, list(p.shape)] for name, p in model.named_parameters()], "scores": scores.numpy()}
+                p.copy_(torch.as_tensor(np.asarray(hits[0], dtype=np.float32)))
+        model.eval()
+        scores = model(xt)
+        model.train()
+        train = model(xt)
+    return {"shapes": [[name, list(p.shape)] for name, p in model.named_parameters()],
+            "scores": scores.detach(), "scores_train": train.detach()}
 
 
 def model_fits(class_name, kwargs, seed, x, y, steps, lr):
@@ -193,36 +220,25 @@ def model_forward_state(class_name, kwargs, seed, state, x):
     return scores.double().numpy()
 
 
-def call_reweight(counts, beta):
-    """The student's reweight on a tensor of counts (lists and arrays are called directly)."""
+def call_reweight(counts, beta, as_type="list"):
+    """The student's reweight on the counts as a list, a NumPy array or a tensor; the weights it returned
+    (raw, their dtype kept) and whether they are a tensor."""
     import torch
 
-    return _cnn("losses").reweight(torch.as_tensor(counts), beta=beta)
+    arg = {"list": [int(c) for c in counts], "array": np.asarray(counts), "tensor": torch.as_tensor(counts)}[as_type]
+    weights = _cnn("losses").reweight(arg, beta=beta)
+    return {"weights": weights, "tensor": isinstance(weights, torch.Tensor)}
 
 
 def focal(logits, y, weight, gamma):
-    """The student's FocalLoss(weight, gamma)(logits, y) in float64 and its gradient w.r.t. the logits."""
+    """The student's FocalLoss(weight, gamma)(logits, y) in float32 and its gradient w.r.t. the logits."""
     import torch
 
-    x = torch.tensor(np.asarray(logits), dtype=torch.float64, requires_grad=True)
-    w = None if weight is None else torch.tensor(np.asarray(weight), dtype=torch.float64)
+    x = torch.tensor(np.asarray(logits, dtype=np.float32), requires_grad=True)
+    w = None if weight is None else torch.tensor(np.asarray(weight, dtype=np.float32))
     loss = _cnn("losses").FocalLoss(weight=w, gamma=gamma)(x, torch.as_tensor(y, dtype=torch.int64))
     loss.backward()
     return {"loss": loss.detach(), "grad": x.grad}
-
-
-def focal_losses(logit_sets, y, weight, gamma):
-    """The student's FocalLoss(weight, gamma) in float64 on each of several logits (finite differences)."""
-    import torch
-
-    w = None if weight is None else torch.tensor(np.asarray(weight), dtype=torch.float64)
-    target = torch.as_tensor(y, dtype=torch.int64)
-    out = []
-    with torch.no_grad():
-        for logits in logit_sets:
-            crit = _cnn("losses").FocalLoss(weight=w, gamma=gamma)
-            out.append(float(crit(torch.tensor(np.asarray(logits), dtype=torch.float64), target)))
-    return np.array(out)
 
 
 def _mlp(params):
@@ -230,12 +246,18 @@ def _mlp(params):
     import torch.nn as nn
 
     d, h, k = params["0.weight"].shape[1], params["0.weight"].shape[0], params["2.weight"].shape[0]
-    model = nn.Sequential(nn.Flatten(), nn.Linear(d, h), nn.ReLU(), nn.Linear(h, k)).double()
+    model = nn.Sequential(nn.Flatten(), nn.Linear(d, h), nn.ReLU(), nn.Linear(h, k))      # float32
     with torch.no_grad():
         for name, p in model.named_parameters():
             key = str(int(name.split(".")[0]) - 1) + "." + name.split(".")[1]
-            p.copy_(torch.as_tensor(params[key]))
+            p.copy_(torch.as_tensor(np.asarray(params[key], dtype=np.float32)))
     return model
+
+
+def _batch(x, y):
+    import torch
+
+    return torch.as_tensor(np.asarray(x, dtype=np.float32)), torch.as_tensor(np.asarray(y), dtype=torch.int64)
 
 
 def _mode_gate():
@@ -254,37 +276,61 @@ def _mode_gate():
 
 
 def train_steps(params, batches, lr, momentum):
-    """The student's train_step, once per batch, on a fixed MLP with SGD(lr, momentum)."""
+    """The student's train_step, once per batch, on a fixed float32 MLP with SGD(lr, momentum).
+
+    Returns the losses and counts it returned (as numbers, with the names of their types), the
+    parameters after each step and the model's mode after each step."""
     import torch
 
     model = torch.nn.Sequential(*_mlp(params), _mode_gate())  # parameters keep their names ("1.weight"...)
     model.eval()  # train_step must switch it to training mode
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     crit = torch.nn.CrossEntropyLoss()
-    losses, corrects, after, modes = [], [], [], []
+    losses, corrects, after, modes, types = [], [], [], [], []
     for x, y in batches:
-        loss, correct = _cnn("trainer").train_step(model, crit, opt, torch.as_tensor(x), torch.as_tensor(y))
-        losses.append(loss)
-        corrects.append(correct)
+        loss, correct = _cnn("trainer").train_step(model, crit, opt, *_batch(x, y))
+        types.append([_type_name(loss, float), _type_name(correct, int)])
+        losses.append(float(loss))
+        corrects.append(int(correct))
         modes.append(bool(model.training))
         after.append({str(int(n.split(".")[0]) - 1) + "." + n.split(".")[1]: p.detach().numpy().copy()
                       for n, p in model.named_parameters()})
-    return {"losses": losses, "corrects": corrects, "after": after, "training": modes}
+    return {"losses": losses, "corrects": corrects, "after": after, "training": modes, "types": types}
+
+
+def _type_name(value, kind):
+    """"float" or "int" when ``value`` is a Python number of that kind (NumPy's float64 counts), else its type's name."""
+    if isinstance(value, kind) and not isinstance(value, bool):
+        return kind.__name__
+    return type(value).__module__ + "." + type(value).__name__
 
 
 def run_evaluate(params, batches, dropout):
-    """The student's evaluate on a fixed MLP (with a Dropout(0.5) layer when ``dropout``)."""
+    """The student's evaluate on a fixed float32 MLP (with a Dropout(0.5) layer when ``dropout``).
+
+    Returns what evaluate returned (and the names of the types of its loss and accuracy), the model's
+    mode afterwards, every parameter's .grad afterwards (None when unset), and whether autograd was
+    recording at each call of the criterion."""
     import torch
     import torch.nn as nn
 
     mlp = _mlp(params)
     model = nn.Sequential(nn.Dropout(0.5), *mlp) if dropout else mlp
     model.train()  # evaluate must switch it to evaluation mode
-    loader = [(torch.as_tensor(x), torch.as_tensor(y)) for x, y in batches]
-    loss, acc, per_class = _cnn("trainer").evaluate(model, nn.CrossEntropyLoss(), loader)
-    grads = [p.grad for p in model.parameters() if p.grad is not None]
-    return {"loss": loss, "accuracy": acc, "per_class": per_class, "training": bool(model.training),
-            "grads": len(grads)}
+    grad_modes = []
+
+    class Criterion(nn.Module):
+        """nn.CrossEntropyLoss that notes whether autograd was recording when it was called."""
+
+        def forward(self, scores, y):
+            grad_modes.append(bool(torch.is_grad_enabled()))
+            return nn.functional.cross_entropy(scores, y)
+
+    loader = [_batch(x, y) for x, y in batches]
+    loss, acc, per_class = _cnn("trainer").evaluate(model, Criterion(), loader)
+    return {"loss": float(loss), "accuracy": float(acc), "per_class": per_class, "training": bool(model.training),
+            "grads": [None if p.grad is None else p.grad.detach().clone() for p in model.parameters()],
+            "grad_enabled": grad_modes, "types": [_type_name(loss, float), _type_name(acc, float)]}
 
 
 def predict(checkpoint, images, batch_size=256, kwargs=None):

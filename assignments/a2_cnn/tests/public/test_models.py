@@ -1,18 +1,23 @@
 """Public checks of cnn/models.py (part 2, PyTorch in the worker): architectures and outputs.
 
 The worker builds your model, reports the shapes of its parameters, copies the
-fixture's parameters into the ones of matching shape (float64) and runs it on the
-fixture's input; the harness checks the architecture from the shapes and compares
-the scores with the expected ones (the instructor's oracle on the same parameters).
-The hidden tests run the same checks on new random inputs.
+fixture's parameters into the ones of matching shape and runs it on the fixture's
+input, in float32 (PyTorch's default dtype), in evaluation mode and then in training
+mode; the harness checks the architecture from the shapes and compares the scores
+with the expected ones (the instructor's oracle on the same parameters), with
+float32 tolerances. The hidden tests run the same checks on new random inputs.
 """
 import numpy as np
 
-from autograder import Feedback, expect_close, expect_finite, expect_shape, graded, sandbox
+from a2_feedback import expect_close32
+from autograder import Feedback, expect_finite, expect_shape, graded, sandbox
 from autograder.fixtures import public_case
 
 M = "cnn.models"
-TOL = {"rtol": 1e-7, "atol": 1e-9}
+#: float32 tolerances: the scores are O(1), a float32 forward pass is good to about 1e-6
+TOL = {"rtol": 1e-4, "atol": 1e-5}
+TRAIN_MODE = ("the scores are right in evaluation mode but not in training mode (model.train(), as during "
+              "training): this architecture has no dropout and no batch norm, so both modes compute the same")
 
 
 def check_shapes(named, shapes, name, advice=None):
@@ -34,12 +39,19 @@ def _run(class_name, c):
     return sandbox.call("a2_probes:model_forward_loaded", class_name, c["kwargs"], c["seed"], c["params"], c["x"])
 
 
+def check_scores(out, c, name, hint=None):
+    """The scores in evaluation mode, then in training mode, against the oracle's."""
+    expect_close32(out["scores"], c["expected"], name=name, what="output", misconceptions=c["misconceptions"],
+                   hint=hint, **TOL)
+    expect_close32(out["scores_train"], c["expected"], name=name, what="output in training mode", hint=TRAIN_MODE,
+                   **TOL)
+
+
 def check_two_layer_net(c, _=None):
     name = M + ".TwoLayerNet"
     out = _run("TwoLayerNet", c)
     check_shapes(out["shapes"], [np.shape(p) for p in c["params"]], name)
-    expect_close(out["scores"], c["expected"], name=name + ".forward", what="scores",
-                 misconceptions=c["misconceptions"], **TOL)
+    check_scores(out, c, name + ".forward")
 
 
 def check_vanilla_cnn(c, _=None):
@@ -51,9 +63,8 @@ def check_vanilla_cnn(c, _=None):
         (k, 32 * conv_side * conv_side): "the linear layer takes the convolution's output: the 2x2 max-pool "
                                           "(stride 2) is missing",
         (32, kw["in_channels"], 3, 3): "the convolution must be 7x7"})
-    expect_close(out["scores"], c["expected"], name=name + ".forward", what="scores",
-                 misconceptions=c["misconceptions"],
-                 hint="conv (stride 1, no padding) -> ReLU -> MaxPool2d(2, 2) -> flatten -> linear", **TOL)
+    check_scores(out, c, name + ".forward", hint="conv (stride 1, no padding) -> ReLU -> MaxPool2d(2, 2) -> flatten "
+                                                  "-> linear")
 
 
 #: case name (tests/cases.py) -> its check; the hidden tests run each on new inputs
@@ -74,11 +85,17 @@ def test_vanilla_cnn():
 
 @graded(points=1)
 def test_my_model_shapes(rng, seed):
-    """MyModel() maps a batch of 3x32x32 images to 10 finite class scores"""
+    """MyModel() maps a batch of 3x32x32 images to 10 finite class scores, in both modes; evaluation mode is deterministic"""
     x = rng.normal(size=(4, 3, 32, 32)).astype(np.float32)
     out = sandbox.call("a2_probes:model_forward", "MyModel", {}, seed % 10000, x)
     name = M + ".MyModel.forward"
-    expect_finite(expect_shape(out["scores"], (4, 10), name=name, what="scores"), name=name, what="scores")
+    for key, what in (("scores", "scores (evaluation mode)"), ("scores_train", "scores in training mode")):
+        expect_finite(expect_shape(out[key], (4, 10), name=name, what=what), name=name, what=what)
+    first, again = np.asarray(out["scores"], dtype=np.float64), np.asarray(out["scores_again"], dtype=np.float64)
+    if np.shape(again) != np.shape(first) or not np.allclose(again, first, rtol=1e-5, atol=1e-6):
+        raise Feedback("%s: in evaluation mode (model.eval()) the same images gave different scores on a second call: "
+                       "something random is still active, usually dropout applied with F.dropout(x, p), which drops "
+                       "in every mode. Use an nn.Dropout module, or F.dropout(x, p, training=self.training)" % name)
     n_params = sum(int(np.prod(shape)) for _, shape in out["shapes"])  # counted here, from the raw shapes
     if n_params > 20_000_000:
         raise Feedback("%s: the model has %d parameters; keep it under 20 million" % (M + ".MyModel", n_params))

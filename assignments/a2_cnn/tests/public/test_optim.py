@@ -1,5 +1,6 @@
 """Public checks of cnn/optim.py: SGD with momentum and L2 on the weights (part 1, NumPy only, fixtures)."""
-from autograder import expect_close, graded, sandbox
+from a2_feedback import expect_close64
+from autograder import graded, sandbox
 from autograder.fixtures import public_case
 
 O = "cnn.optim.SGDMomentum.update"
@@ -12,9 +13,9 @@ def check_momentum_steps(c, _=None):
     for step in range(len(c["grads"])):
         for i in range(len(c["params"])):
             for key in ("weight", "bias"):
-                expect_close(got[step][i][key], want[step][i][key], name=O,
-                             what="%s of layer %d after step %d" % (key, i, step + 1), rtol=1e-9, atol=1e-12,
-                             misconceptions={d: alt[step][i][key] for d, alt in wrong.items()})
+                expect_close64(got[step][i][key], want[step][i][key], name=O,
+                               what="%s of layer %d after step %d" % (key, i, step + 1), rtol=1e-9, atol=1e-12,
+                               misconceptions={d: alt[step][i][key] for d, alt in wrong.items()})
 
 
 #: case name (tests/cases.py) -> its check; the hidden tests run each on new inputs
