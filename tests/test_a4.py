@@ -103,7 +103,12 @@ def test_toy_seq2seq_oracle_matches_reference_and_misconceptions_differ():
     src = np.array([[2, 5, 6, 7], [2, 8, 4, 9]])
     want, fed, _ = oracles.toy_seq2seq(3, 10, src, 5)
     enc, dec = probes.make_toy(3, 10)
+    assert next(enc.parameters()).dtype == torch.float32      # as students' modules are
     got = model.Seq2Seq(enc, dec)(torch.tensor(src), out_seq_len=5).detach().numpy()
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    enc, dec = probes.make_toy(3, 10)
+    got = model.Seq2Seq(enc.double(), dec.double())(torch.tensor(src), out_seq_len=5).detach().numpy()
     np.testing.assert_allclose(got, want, rtol=1e-12)
     assert (fed[:, 0] == oracles.SOS).all() and (fed[:, 1:] == want.argmax(axis=2)[:, :-1]).all()
     for value in oracles.toy_misconceptions(3, 10, src, 5).values():
@@ -201,6 +206,136 @@ def test_vocabulary_oracle_matches_reference():
     assert vocab.decode(vocab.encode(["a", "c", "b"])) == ["a", "c", "b"]
     assert vocab.decode(vocab.encode(["a", "unseen"])) == ["a", "<unk>"]
     assert vocab.decode(torch.tensor([2, 4, 3, 5, 0])) == oracles.vocab_decode(itos, [2, 4, 3, 5, 0]) == ["a"]
+
+
+# ---------------------------------------------------------------- float32 grading, train mode, promises (issue #14)
+def _f32_model(module, weights):
+    module.load_state_dict({k: v.float() for k, v in weights.items()})
+    return module.eval()
+
+
+def test_weights_and_inputs_are_float32_numbers():
+    rng = np.random.default_rng(0)
+    w = oracles.draw_weights(rng, oracles.lstm_shapes(3, 4))
+    for v in w.values():
+        assert torch.equal(v.float().double(), v)
+    x = oracles.f32(rng.normal(size=(5, 3)))
+    assert np.array_equal(x.astype(np.float32).astype(np.float64), x)
+    b = oracles.with_bias(w, "b_ii", 1, 0.123456789)
+    assert float(b["b_ii"][1]) == float(np.float32(float(w["b_ii"][1]) + 0.123456789))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_float32_reference_meets_the_tolerances_with_a_wide_margin(seed):
+    """The tests' float32 tolerances (rtol 1e-4, atol 1e-5 x size) hold for the float32 reference at 1/20 of them."""
+    spec = importlib.util.spec_from_file_location("a4_feedback", KIT.path("assignments", A4, "tests", "public",
+                                                                          "a4_feedback.py"))
+    fb = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fb)
+    rng = np.random.default_rng(100 + seed)
+    tight = {"rtol": fb.RTOL / 20, "atol": fb.ATOL / 20}
+    w = oracles.draw_weights(rng, oracles.lstm_shapes(3, 6))
+    x = oracles.f32(rng.normal(size=(4, 12, 3)))
+    h, c = _f32_model(lstm.LSTM(3, 6), w)(torch.tensor(x, dtype=torch.float32))
+    want_h, want_c = oracles.lstm_torch(w, x)
+    assert fb.same_value(h.detach().numpy(), want_h, **tight) and fb.same_value(c.detach().numpy(), want_c, **tight)
+    kw, wt = _tt(rng)
+    ids = rng.integers(4, 11, size=(3, 7))
+    ids[:, 0], ids[0, 4:] = oracles.SOS, oracles.PAD
+    got = _f32_model(transformer.TransformerTranslator(**kw), wt)(torch.tensor(ids))
+    assert fb.same_value(got.detach().numpy(), oracles.transformer_forward(wt, kw, ids), **tight)
+    kw, wf = _full(rng, layers=2)
+    src = np.array([[2, 5, 6, 7, 3, 0], [2, 8, 9, 3, 0, 0]])
+    tgt = np.array([[2, 4, 5, 6, 3], [2, 7, 3, 0, 0]])
+    got = _f32_model(transformer.FullTransformerTranslator(**kw), wf)(torch.tensor(src), torch.tensor(tgt))
+    assert fb.same_value(got.detach().numpy(), oracles.full_forward(wf, kw, src, tgt), **tight)
+
+
+def test_dropout_masks_do_not_depend_on_threads_dtype_or_autograd():
+    """The train-mode checks rely on nn.Dropout drawing the same mask after torch.manual_seed in the worker
+    (float32, autograd on, 1 thread) as oracles.dropout_mask does in the harness."""
+    old = torch.get_num_threads()
+    try:
+        masks = []
+        for threads, dtype, grad in ((1, torch.float32, True), (2, torch.float64, False), (1, torch.float32, False)):
+            torch.set_num_threads(threads)
+            x = torch.rand(4, 9, 7, dtype=dtype) + 0.5
+            x.requires_grad_(grad)
+            torch.manual_seed(11)
+            masks.append((torch.nn.functional.dropout(x, 0.4, training=True) != 0).numpy())
+    finally:
+        torch.set_num_threads(old)
+    assert all(np.array_equal(m, masks[0]) for m in masks)
+    assert np.array_equal(oracles.dropout_mask(11, (4, 9, 7), 0.4).numpy() != 0, masks[0])
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM"])
+def test_train_mode_oracles_match_the_reference_under_the_same_seed(kind):
+    rng = np.random.default_rng(8)
+    V, E, H, N, T, p, seed = 9, 3, 4, 2, 5, 0.5, 1234
+    ew = oracles.draw_weights(rng, oracles.encoder_shapes(V, E, H, H, kind))
+    src = rng.integers(4, V, size=(N, T))
+    enc = _f32_model(encoder.Encoder(V, E, H, H, dropout=p, model_type=kind), ew).train()
+    torch.manual_seed(seed)
+    out, hidden = enc(torch.tensor(src))
+    want = oracles.encoder(ew, kind, src, mask=oracles.dropout_mask(seed, (N, T, E), p))
+    np.testing.assert_allclose(out.detach().numpy(), want["outputs"], rtol=1e-5, atol=1e-6)
+    assert not np.allclose(want["outputs"], oracles.encoder(ew, kind, src)["outputs"])
+    dw = oracles.draw_weights(rng, oracles.decoder_shapes(E, H, H, V, kind, True))
+    dec = _f32_model(decoder.Decoder(E, H, H, V, dropout=p, model_type=kind, attention=True), dw).train()
+    inp = rng.integers(0, V, size=(N, 1))
+    h0, c0, enc_out = (oracles.f32(rng.normal(size=s)) for s in ((1, N, H), (1, N, H), (N, T, H)))
+    state = (torch.tensor(h0).float(), torch.tensor(c0).float()) if kind == "LSTM" else torch.tensor(h0).float()
+    torch.manual_seed(seed)
+    log_probs, _ = dec(torch.tensor(inp), state, torch.tensor(enc_out).float())
+    want = oracles.decoder_step(dw, kind, True, inp, h0, enc_out, c0 if kind == "LSTM" else None,
+                                mask=oracles.dropout_mask(seed, (N, 1, E), p))
+    np.testing.assert_allclose(log_probs.detach().numpy(), want["log_probs"], rtol=1e-5, atol=1e-6)
+
+
+def test_full_train_mode_oracle_matches_the_reference_and_missing_tgt_mask_only_moves_padding():
+    rng = np.random.default_rng(9)
+    kw, w = _full(rng)
+    kw = dict(kw, dropout=0.3)
+    src = np.array([[2, 5, 6, 7, 3, 0], [2, 8, 9, 3, 0, 0]])
+    tgt = np.array([[2, 4, 5, 6, 3], [2, 7, 3, 0, 0]])
+    m = _f32_model(transformer.FullTransformerTranslator(**kw), w).train()
+    torch.manual_seed(77)
+    got = m(torch.tensor(src), torch.tensor(tgt)).detach().numpy()
+    want = oracles.full_train(w, kw, src, tgt, 77)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(want, oracles.full_train(w, kw, src, tgt, 77, dropout=0.1))
+    assert not np.allclose(want, oracles.full_forward(w, kw, src, tgt), atol=1e-3)
+    right, leaky = oracles.full_forward(w, kw, src, tgt), oracles.full_forward(w, kw, src, tgt, tgt_pad=False)
+    moved = ~np.isclose(right, leaky, rtol=1e-9, atol=1e-12).all(axis=-1)
+    assert moved.any() and (tgt[moved] == oracles.PAD).all()
+
+
+def test_decode_raises_index_error_outside_the_vocabulary_and_takes_tensors():
+    vocab = data.Vocabulary([["a", "b", "a"], ["c"]])
+    with pytest.raises(IndexError):
+        vocab.decode([2, 4, len(vocab), 3])
+    assert vocab.decode([2, 4, 3, len(vocab) + 5]) == ["a"]          # reading stopped at <eos>
+    assert vocab.decode(torch.tensor([2, 4, 0, 5, 3, 6])) == ["a", "b"]
+
+
+def test_case_builders_avoid_near_ties_and_masks_that_drop_nothing(monkeypatch):
+    # A4's case builders under their own name, importing A4's oracles (another assignment's `oracles` or
+    # `cases` may already be imported in this session)
+    monkeypatch.setitem(sys.modules, "oracles", oracles)
+    spec = importlib.util.spec_from_file_location("a4_cases", KIT.path("assignments", A4, "tests", "cases.py"))
+    cases = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cases)
+    for s in range(3):
+        c = cases.seq2seq_greedy(np.random.default_rng(s))
+        assert oracles.greedy_margin(c["outputs"]) >= oracles.MARGIN
+        c = cases.seq2seq_end_to_end(np.random.default_rng(s), "LSTM")
+        assert oracles.greedy_margin(c["expected"]) >= oracles.MARGIN
+        for module in cases.dropout_in_train_mode.params:
+            c = cases.dropout_in_train_mode(np.random.default_rng(s), module)
+            for (_, train), (_, evaluated) in zip(c["train"], c["eval"]):   # every sentence differs
+                diff = np.abs(np.asarray(train) - np.asarray(evaluated))
+                assert (diff.reshape(diff.shape[0], -1).max(axis=1) > 1e-3).all() or diff.shape[0] == 1
 
 
 # ---------------------------------------------------------------- data: manifest, Multi30k, the generated corpus

@@ -2,8 +2,16 @@
 
 Run in the harness only. Weights are drawn here from the test's rng and sent to the
 worker by parameter name (the names in the student docstrings), so both sides compute
-with the same numbers. ``make_toy`` comes from the probes so both sides build the same
-toy encoder/decoder around the student's Seq2Seq.
+with the same numbers. Students' modules run in float32 (PyTorch's default dtype), so
+every weight and input is drawn as a float32 number (``draw_weights``, ``f32``): the
+worker gets them exactly, and the oracles here compute the exact answer for those
+numbers in float64; the tests compare with float32 tolerances. ``make_toy`` comes from
+the probes so both sides build the same toy encoder/decoder around the student's
+Seq2Seq (float32 there, float64 copies here).
+
+Train mode: dropout masks are what ``nn.Dropout`` draws right after
+``torch.manual_seed(seed)``; ``dropout_mask`` draws them here the same way (float32,
+like the student's embeddings), on a forked RNG so the harness's own stream is untouched.
 """
 import numpy as np
 import torch
@@ -29,9 +37,37 @@ def _draw(rng, name, shape):
     return rng.normal(size=shape) / np.sqrt(shape[-1])
 
 
+def f32(a):
+    """``a`` rounded to float32 numbers, kept as float64 (NumPy): the worker gets these values exactly."""
+    return np.asarray(a, dtype=np.float32).astype(np.float64)
+
+
 def draw_weights(rng, shapes):
-    """{name: float64 tensor} for {name: shape}."""
-    return {k: torch.tensor(_draw(rng, k, s), dtype=T64) for k, s in sorted(shapes.items())}
+    """{name: float64 tensor holding float32 numbers} for {name: shape}."""
+    return {k: torch.tensor(f32(_draw(rng, k, s)), dtype=T64) for k, s in sorted(shapes.items())}
+
+
+def with_bias(weights, name, index, delta):
+    """A copy of ``weights`` with ``delta`` added to ``weights[name][index]`` (rounded to float32)."""
+    w = dict(weights)
+    b = w[name].clone()
+    b[index] = float(np.float32(float(b[index]) + delta))
+    w[name] = b
+    return w
+
+
+def greedy_margin(scores):
+    """Smallest gap between the best and the second-best score over (..., V): how far greedy decoding is from a tie."""
+    top = np.sort(np.asarray(scores, dtype=np.float64), axis=-1)
+    return float((top[..., -1] - top[..., -2]).min())
+
+
+def dropout_mask(seed, shape, p):
+    """The mask (0 or 1/(1-p)) ``nn.Dropout(p)`` multiplies a float32 tensor of ``shape`` by, in train mode, right
+    after ``torch.manual_seed(seed)``; float64."""
+    with torch.random.fork_rng(devices=()):
+        torch.random.manual_seed(int(seed))
+        return F.dropout(torch.ones(tuple(shape), dtype=torch.float32), float(p), training=True).double()
 
 
 def rnn_shapes(D, H, O):
@@ -74,10 +110,10 @@ def transformer_shapes(Vin, Vout, C, h, Fdim, dk, dv, L):
             "fc.weight": (Vout, C), "fc.bias": (Vout,)}
 
 
-def _torch_transformer(kw):
+def _torch_transformer(kw, dropout=0.0):
     return nn.Transformer(d_model=kw["hidden_dim"], nhead=kw["num_heads"], num_encoder_layers=kw["num_layers_enc"],
                           num_decoder_layers=kw["num_layers_dec"], dim_feedforward=kw["dim_feedforward"],
-                          dropout=0.0, batch_first=True)
+                          dropout=dropout, batch_first=True)
 
 
 def full_shapes(kw):
@@ -206,12 +242,16 @@ def _recurrent(weights, prefix, kind, n_in, H):
     return m
 
 
-def encoder(weights, kind, source, project=True):
-    """(outputs, hidden[, cell]) of the Encoder, with torch.nn.RNN/LSTM holding the copied weights."""
+def encoder(weights, kind, source, project=True, mask=None):
+    """(outputs, hidden[, cell]) of the Encoder, with torch.nn.RNN/LSTM holding the copied weights.
+
+    mask: the dropout mask (N, T, E) on the embeddings in train mode (None: eval mode)."""
     V, E = weights["embedding.weight"].shape
     He = weights["linear1.weight"].shape[0]
     with torch.no_grad():
         emb = F.embedding(torch.as_tensor(source), weights["embedding.weight"])
+        if mask is not None:
+            emb = emb * mask
         outputs, state = _recurrent(weights, "recurrent.", kind, E, He)(emb)
         h = state[0] if kind == "LSTM" else state
         if project:
@@ -247,15 +287,22 @@ def attention_misconceptions(hidden, encoder_outputs):
     }
 
 
-def decoder_step(weights, kind, attention, input, hidden, encoder_outputs, cell=None, context_first=False):
+def decoder_step(weights, kind, attention, input, hidden, encoder_outputs, cell=None, context_first=False,
+                 mask=None, mask_after_concat=False):
+    """One Decoder step; mask: the dropout mask on the embedding (N, 1, E) in train mode, or with
+    ``mask_after_concat`` (a mistake) on [embedding, context] (N, 1, E + H_enc)."""
     V, E = weights["embedding.weight"].shape
     Hd = weights["linear.weight"].shape[1]
     with torch.no_grad():
         x = F.embedding(torch.as_tensor(input), weights["embedding.weight"])          # (N, 1, E)
+        if mask is not None and not mask_after_concat:
+            x = x * mask
         if attention:
             a = torch.as_tensor(cosine_attention(np.asarray(hidden), np.asarray(encoder_outputs)))
             context = torch.bmm(a, torch.as_tensor(encoder_outputs))                  # (N, 1, He)
             x = torch.cat([context, x] if context_first else [x, context], dim=2)
+        if mask is not None and mask_after_concat:
+            x = x * mask
         n_in = x.shape[2]
         state = (torch.as_tensor(hidden), torch.as_tensor(cell)) if kind == "LSTM" else torch.as_tensor(hidden)
         out, state = _recurrent(weights, "recurrent.", kind, n_in, Hd)(x, state)
@@ -288,7 +335,8 @@ def toy_seq2seq(seed, vocab, source, out_seq_len, target=None, feed="prediction"
 
     feed: "prediction" (correct), "sos" (the input never changes), "source" (source tokens fed instead).
     """
-    enc, dec = make_toy(seed, vocab)
+    enc, dec = make_toy(seed, vocab)                       # float32, as the worker builds them
+    enc, dec = enc.double(), dec.double()                   # the same numbers, computed in float64
     src = torch.as_tensor(source)
     with torch.no_grad():
         enc_out, enc_hidden = enc(src)
@@ -444,21 +492,32 @@ def causal_mask(size):
     return j > i
 
 
-def _full_scores(weights, kw, src, tgt, diagonal=1, src_pad=True, tgt_pad=True, positions=True):
-    tr = _torch_transformer(kw).double().eval()
-    tr.load_state_dict({k[len("transformer."):]: v for k, v in weights.items() if k.startswith("transformer.")})
+def _full_scores(weights, kw, src, tgt, diagonal=1, src_pad=True, tgt_pad=True, positions=True, train_seed=None,
+                 dropout=None):
+    """Scores of nn.Transformer with the copied weights. Eval mode in float64; with ``train_seed``, train mode
+    with ``dropout`` (default kw["dropout"]) in float32, as the student's module runs, right after
+    ``torch.manual_seed(train_seed)`` (nn.Transformer draws its own dropout masks; the embeddings draw none)."""
+    train = train_seed is not None
+    dtype = torch.float32 if train else T64
+    tr = _torch_transformer(kw, kw["dropout"] if dropout is None else dropout) if train else _torch_transformer(kw)
+    tr = tr.to(dtype).train(train)
+    w = {k: v.to(dtype) for k, v in weights.items()}
+    tr.load_state_dict({k[len("transformer."):]: v for k, v in w.items() if k.startswith("transformer.")})
     src, tgt = torch.as_tensor(src), torch.as_tensor(tgt)
     S, T = src.shape[1], tgt.shape[1]
-    xs = F.embedding(src, weights["src_embedding.weight"])
-    xt = F.embedding(tgt, weights["tgt_embedding.weight"])
+    xs = F.embedding(src, w["src_embedding.weight"])
+    xt = F.embedding(tgt, w["tgt_embedding.weight"])
     if positions:
-        xs = xs + weights["src_pos_embedding.weight"][:S]
-        xt = xt + weights["tgt_pos_embedding.weight"][:T]
+        xs = xs + w["src_pos_embedding.weight"][:S]
+        xt = xt + w["tgt_pos_embedding.weight"][:T]
     mask = None if diagonal is None else torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=diagonal)
     spm = (src == kw["pad_idx"]) if src_pad else None
     tpm = (tgt == kw["pad_idx"]) if tgt_pad else None
-    y = tr(xs, xt, tgt_mask=mask, src_key_padding_mask=spm, memory_key_padding_mask=spm, tgt_key_padding_mask=tpm)
-    return F.linear(y, weights["fc.weight"], weights["fc.bias"])
+    with torch.random.fork_rng(devices=()):
+        if train:
+            torch.manual_seed(int(train_seed))
+        y = tr(xs, xt, tgt_mask=mask, src_key_padding_mask=spm, memory_key_padding_mask=spm, tgt_key_padding_mask=tpm)
+    return F.linear(y, w["fc.weight"], w["fc.bias"]).double()
 
 
 def full_forward(weights, kw, src, tgt, **mistake):
@@ -466,58 +525,84 @@ def full_forward(weights, kw, src, tgt, **mistake):
     return _full_scores(weights, kw, src, tgt, **mistake).detach().numpy()
 
 
+def full_train(weights, kw, src, tgt, seed, dropout=None):
+    """Train-mode scores right after torch.manual_seed(seed): nn.Transformer's dropout (``dropout``, default
+    kw["dropout"]) is on. Computed in float32 like the student's, so both draw the very same masks."""
+    return _full_scores(weights, kw, src, tgt, train_seed=seed, dropout=dropout).detach().numpy()
+
+
 def full_misconceptions(weights, kw, src, tgt):
+    pad = kw["pad_idx"]
+    which = "" if pad == 0 else " (this model has pad_idx=%d: compare with self.pad_idx, not PAD_IDX or 0)" % pad
     with np.errstate(invalid="ignore"):
-        return {
+        out = {
             "no causal mask: pass tgt_mask=causal_mask(T) so a position cannot see later target tokens":
                 full_forward(weights, kw, src, tgt, diagonal=None),
             "causal mask off by one: a position must see itself and earlier positions, nothing later":
                 full_forward(weights, kw, src, tgt, diagonal=2),
-            "source padding was attended to: pass src_key_padding_mask and memory_key_padding_mask (src == pad_idx)":
+            "source padding was attended to: pass src_key_padding_mask and memory_key_padding_mask "
+            "(src == self.pad_idx)" + which:
                 full_forward(weights, kw, src, tgt, src_pad=False),
             "the positional embeddings are missing: add src_pos_embedding / tgt_pos_embedding of 0..T-1":
                 full_forward(weights, kw, src, tgt, positions=False),
+            "the target padding mask is missing: every wrong score sits at a target padding position; pass "
+            "tgt_key_padding_mask=(tgt == self.pad_idx) to self.transformer" + which:
+                full_forward(weights, kw, src, tgt, tgt_pad=False),
         }
+        if pad != 0:
+            out["no padding is masked: this model has pad_idx=%d; build every padding mask from self.pad_idx, not "
+                "from PAD_IDX or 0" % pad] = full_forward(weights, kw, src, tgt, src_pad=False, tgt_pad=False)
+    return out
 
 
-def full_generate(weights, kw, src, max_len, pad_after_eos=True):
-    """Greedy decoding with the oracle above: (N, L) tokens, <sos> first, <pad> after <eos>."""
+#: a greedy choice closer than this to a tie could go the other way in the student's float32 computation;
+#: case builders redraw until every choice the checks depend on is at least this far from a tie
+MARGIN = 1e-3
+
+
+def full_generate(weights, kw, src, max_len, pad_after_eos=True, margin=False):
+    """Greedy decoding with the oracle above: (N, L) tokens, <sos> first, <pad> after <eos>.
+
+    margin: also return the smallest gap between the best and second-best next-token score of the
+    sentences still being decoded (see ``MARGIN``)."""
     src = torch.as_tensor(src)
     N = src.shape[0]
     tokens = torch.full((N, 1), SOS, dtype=torch.long)
     done = torch.zeros(N, dtype=torch.bool)
+    gap = np.inf
     with torch.no_grad():
         while tokens.shape[1] < max_len and not bool(done.all()):
-            nxt = _full_scores(weights, kw, src, tokens)[:, -1].argmax(dim=-1)
+            scores = _full_scores(weights, kw, src, tokens)[:, -1]
+            if (~done).any():
+                gap = min(gap, greedy_margin(scores[~done].numpy()))
+            nxt = scores.argmax(dim=-1)
             if pad_after_eos:
                 nxt = torch.where(done, torch.full_like(nxt, kw["pad_idx"]), nxt)
             tokens = torch.cat([tokens, nxt[:, None]], dim=1)
             done = done | (nxt == EOS)
-    return tokens.numpy()
+    return (tokens.numpy(), gap) if margin else tokens.numpy()
 
 
-def eos_biased_weights(weights, kw, src, max_len, rng=None, tries=6):
-    """Weights whose greedy decoding ends the sentences at different steps, all before ``max_len``.
+def eos_biased_weights(weights, kw, src, max_len, rng=None, tries=8):
+    """Weights whose greedy decoding ends the sentences at different steps, all before ``max_len``,
+    with every greedy choice at least ``MARGIN`` from a tie.
 
     Adds a bias to the <eos> score, scanned here in the harness, so that at least two
     sentences stop at different steps and all of them stop. When no bias does it for
     these weights and ``rng`` is given, new weights are drawn (up to ``tries`` draws).
     Returns the best weights found.
     """
-    best, best_key = weights, (-1, -1)
+    best, best_key = weights, (-1, -1, -1)
     for attempt in range(tries if rng is not None else 1):
         base = weights if attempt == 0 else draw_weights(rng, full_shapes(kw))
         for bias in np.arange(0.0, 6.01, 0.2):
-            w = dict(base)
-            fc_b = w["fc.bias"].clone()
-            fc_b[EOS] += float(bias)
-            w["fc.bias"] = fc_b
-            toks = full_generate(w, kw, src, max_len)
+            w = with_bias(base, "fc.bias", EOS, float(bias))
+            toks, gap = full_generate(w, kw, src, max_len, margin=True)
             ends = [int(np.argmax(row == EOS)) if (row == EOS).any() else -1 for row in toks]
-            key = (int(-1 not in ends), len(set(ends)))
+            key = (int(-1 not in ends), int(gap >= MARGIN), len(set(ends)))
             if key > best_key:
                 best, best_key = w, key
-            if key[0] == 1 and key[1] > 1:
+            if key[0] == 1 and key[1] == 1 and key[2] > 1:
                 return best
             if set(ends) == {1}:        # every sentence already stops at once: more bias cannot help
                 break

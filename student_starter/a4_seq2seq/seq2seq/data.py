@@ -99,7 +99,8 @@ class Vocabulary:
         """Tokens of a sequence of ids, as a model's output is read.
 
         Reading stops at the first ``<eos>`` (which is not returned); ``<sos>`` and
-        ``<pad>`` are skipped; an id outside the vocabulary raises IndexError.
+        ``<pad>`` are skipped; an id outside the vocabulary (``id >= len(self)``, read
+        before any ``<eos>``) raises IndexError.
 
         Args:
             ids: sequence of ints (a list, or a 1-d tensor / array).

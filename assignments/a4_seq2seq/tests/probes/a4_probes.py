@@ -1,9 +1,12 @@
 """Probes for A4: build the student's modules in the worker, load the test's weights, run them.
 
 Weights come from the test (the harness) by parameter name, so both sides compute with
-the very same numbers; every model here runs in float64 and eval mode (no dropout).
-``ToyEncoder``/``ToyDecoder``/``make_toy`` are shared with the harness's oracles
-(tests/oracles.py imports them) to check Seq2Seq on its own. No expected values here.
+the very same numbers. Modules run as students build them: float32 (PyTorch's default
+dtype), with float32 inputs; the harness compares with float32 tolerances. Every probe
+runs the model in eval mode (no dropout) except the ``*_modes`` probes, which also run it
+in train mode right after ``torch.manual_seed(seed)`` so the harness can draw the same
+dropout masks. ``ToyEncoder``/``ToyDecoder``/``make_toy`` are shared with the harness's
+oracles (tests/oracles.py imports them) to check Seq2Seq on its own. No expected values here.
 """
 import importlib
 
@@ -15,8 +18,9 @@ def _cls(module, name):
     return getattr(importlib.import_module("seq2seq." + module), name)
 
 
-def _load(model, weights, name):
-    """Load ``weights`` {parameter name: tensor} into ``model`` (float64, eval mode)."""
+def _load(model, weights, name, train=False):
+    """Load ``weights`` {parameter name: tensor} into ``model`` (its parameters keep their dtype: float32
+    unless the student chose otherwise); eval mode unless ``train``."""
     have = set(model.state_dict())
     want = set(weights)
     if have != want:
@@ -24,13 +28,28 @@ def _load(model, weights, name):
         raise AttributeError("%s: its parameters are not named as its docstring says (missing %s; unexpected %s); "
                              "use the layer names given there" % (name, ", ".join(missing[:4]) or "none",
                                                                   ", ".join(extra[:4]) or "none"))
-    model.double()
-    model.load_state_dict({k: torch.as_tensor(v, dtype=torch.float64) for k, v in weights.items()})
-    return model.eval()
+    model.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
+    return model.train(train)
 
 
-def _build(module, cls, kwargs, weights):
-    return _load(_cls(module, cls)(**kwargs), weights, "seq2seq.%s.%s" % (module, cls))
+def _build(module, cls, kwargs, weights, train=False):
+    return _load(_cls(module, cls)(**kwargs), weights, "seq2seq.%s.%s" % (module, cls), train)
+
+
+def _flat(out):
+    """A module's output, nested tuples of tensors, as a flat list of detached tensors."""
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in _flat(o)]
+    return [out.detach() if isinstance(out, torch.Tensor) else out]
+
+
+def _modes(model, seed, *args):
+    """The module's outputs in train mode right after torch.manual_seed(seed), then twice in eval mode."""
+    model.train()
+    torch.manual_seed(int(seed))
+    train = _flat(model(*args))
+    model.eval()
+    return {"train": train, "eval": _flat(model(*args)), "eval_again": _flat(model(*args))}
 
 
 # ---------------------------------------------------------------- recurrent cells
@@ -44,6 +63,16 @@ def lstm(weights, kwargs, x):
     model = _build("lstm", "LSTM", kwargs, weights)
     h, c = model(x)
     return {"h": h.detach(), "c": c.detach()}
+
+
+def lstm_calls(weights, kwargs, xs):
+    """One LSTM, called on each input of ``xs`` in turn: [{"h", "c"}, ...]."""
+    model = _build("lstm", "LSTM", kwargs, weights)
+    out = []
+    for x in xs:
+        h, c = model(x)
+        out.append({"h": h.detach(), "c": c.detach()})
+    return out
 
 
 def lstm_parameters(kwargs):
@@ -62,6 +91,21 @@ def encoder(weights, kwargs, source):
     else:
         out["hidden"] = hidden.detach()
     return out
+
+
+def encoder_calls(weights, kwargs, sources):
+    """One Encoder, called on each batch of ``sources`` in turn: a flat list of its outputs per call."""
+    model = _build("encoder", "Encoder", kwargs, weights)
+    return [_flat(model(src)) for src in sources]
+
+
+def encoder_modes(weights, kwargs, source, seed):
+    return _modes(_build("encoder", "Encoder", kwargs, weights), seed, source)
+
+
+def decoder_modes(weights, kwargs, input, hidden, encoder_outputs, cell, seed):
+    state = (hidden, cell) if cell is not None else hidden
+    return _modes(_build("decoder", "Decoder", kwargs, weights), seed, input, state, encoder_outputs)
 
 
 def attention(weights, kwargs, hidden, encoder_outputs):
@@ -85,7 +129,7 @@ def seq2seq_full(enc_weights, enc_kwargs, dec_weights, dec_kwargs, source, out_s
     """The student's Encoder, Decoder and Seq2Seq together, greedy decoding."""
     enc = _build("encoder", "Encoder", enc_kwargs, enc_weights)
     dec = _build("decoder", "Decoder", dec_kwargs, dec_weights)
-    model = _cls("model", "Seq2Seq")(enc, dec).double().eval()
+    model = _cls("model", "Seq2Seq")(enc, dec).eval()
     return model(source, out_seq_len=out_seq_len).detach()
 
 
@@ -123,8 +167,10 @@ class ToyDecoder(nn.Module):
 
 
 def make_toy(seed, vocab, hidden=6):
-    torch.manual_seed(int(seed))
-    return ToyEncoder(vocab, hidden).double().eval(), ToyDecoder(vocab, hidden).double().eval()
+    """The toy encoder and decoder, float32 (as students' modules are), in eval mode."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        return ToyEncoder(vocab, hidden).eval(), ToyDecoder(vocab, hidden).eval()
 
 
 def seq2seq_toy(seed, vocab, source, out_seq_len=None, target=None):
@@ -151,6 +197,10 @@ def full_forward(weights, kwargs, src, tgt):
     return model(src, tgt).detach()
 
 
+def full_modes(weights, kwargs, src, tgt, seed):
+    return _modes(_build("transformer", "FullTransformerTranslator", kwargs, weights), seed, src, tgt)
+
+
 def full_future_blind(weights, kwargs, src, tgt, tgt_changed):
     """Scores for two decoder inputs that differ only after some position."""
     model = _build("transformer", "FullTransformerTranslator", kwargs, weights)
@@ -172,8 +222,14 @@ def padding_invariance(weights, kwargs, inputs, extra):
 
 # ---------------------------------------------------------------- vocabulary
 def vocabulary(sentences, min_freq, encode, decode, add_sos_eos=True):
-    """Build the (given) Vocabulary, then run the student's encode and decode."""
+    """Build the (given) Vocabulary, then run the student's encode and decode (each id sequence of
+    ``decode`` as it comes: a list, or a 1-d tensor)."""
     vocab = _cls("data", "Vocabulary")(sentences, min_freq=min_freq)
     return {"itos": list(vocab.itos),
             "encoded": [list(vocab.encode(tokens, add_sos_eos=add_sos_eos)) for tokens in encode],
             "decoded": [list(vocab.decode(ids)) for ids in decode]}
+
+
+def call_decode(sentences, min_freq, ids):
+    """The student's decode of one id sequence, returned as is (an exception propagates to the test)."""
+    return _cls("data", "Vocabulary")(sentences, min_freq=min_freq).decode(ids)
