@@ -63,7 +63,7 @@ def cmd_build(kit, ids, dist):
     return 0
 
 
-def cmd_check(kit, ids, zips=None, seeds=5):
+def cmd_check(kit, ids, zips=None, seeds=5, full=False):
     from .selfcheck import all_ok, check_assignment, format_report
 
     reports = []
@@ -72,7 +72,7 @@ def cmd_check(kit, ids, zips=None, seeds=5):
         if zip_path and not os.path.exists(zip_path):
             raise BuildError("%s not found; run `make release` first" % zip_path)
         t0 = time.monotonic()
-        reports.append(check_assignment(kit, aid, zip_path=zip_path, seeds=seeds,
+        reports.append(check_assignment(kit, aid, zip_path=zip_path, seeds=seeds, full=full,
                                         progress=lambda line: print(line, file=sys.stderr, flush=True)))
         print("checked %s in %.1f s" % (aid, time.monotonic() - t0), file=sys.stderr)
     print(format_report(reports))
@@ -150,6 +150,8 @@ def main(argv=None) -> int:
     c.add_argument("--zips", default=None, help="check the built autograder zips in this folder")
     c.add_argument("--seeds", type=int, default=5,
                    help="grade every candidate on this many seeds: its own, then 1, 2, ... (default 5)")
+    c.add_argument("--full", action="store_true",
+                   help="grade every mistake and variant on every test (default: on the tests that run its files)")
     one = c.add_mutually_exclusive_group()
     one.add_argument("--mistake", default=None, metavar="NAME", help="grade only this entry of mistakes.toml")
     one.add_argument("--variant", default=None, metavar="NAME", help="grade only this entry of variants.toml")
@@ -159,6 +161,7 @@ def main(argv=None) -> int:
     r.add_argument("ids", nargs="*")
     r.add_argument("--dist", default="dist")
     r.add_argument("--seeds", type=int, default=5, help="seeds of the self-check (default 5)")
+    r.add_argument("--full", action="store_true", help="self-check every entry on every test")
     g = sub.add_parser("grade", help="grade one submission locally through run_autograder")
     g.add_argument("id")
     g.add_argument("submission", help="a folder or a .zip, as a student would upload")
@@ -195,10 +198,10 @@ def main(argv=None) -> int:
                                  "the whole self-check uses --seeds K")
             if args.seeds < 1:
                 raise ValueError("--seeds must be at least 1")
-            return cmd_check(kit, args.ids, args.zips, args.seeds)
+            return cmd_check(kit, args.ids, args.zips, args.seeds, args.full)
         if args.verb == "release":
             cmd_build(kit, args.ids, args.dist)
-            return cmd_check(kit, kit.resolve_ids(args.ids, skip_drafts=True), zips=args.dist, seeds=args.seeds)
+            return cmd_check(kit, kit.resolve_ids(args.ids, skip_drafts=True), zips=args.dist, seeds=args.seeds, full=args.full)
         if args.verb == "grade":
             return cmd_grade(kit, args.id, args.submission, args.results, args.zip_path, args.seed)
         if args.verb == "batch":

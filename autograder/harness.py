@@ -137,7 +137,7 @@ def grade(source: str, submission: str, results_path: str, metadata: str | None 
         threads = str(a.grading["threads"])  # Gradescope gives 0.5 vCPU by default
         env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads)
         for var in ("AUTOGRADER_WORKER_PYTHON", "AUTOGRADER_WORKER_LD_LIBRARY_PATH", "AUTOGRADER_SANDBOX_BASE",
-                    "AUTOGRADER_UNSAFE_DISABLE", "AUTOGRADER_SELECT"):
+                    "AUTOGRADER_UNSAFE_DISABLE", "AUTOGRADER_SELECT", "AUTOGRADER_TRACE"):
             if var in os.environ:
                 env[var] = os.environ[var]
         if grading is not None:

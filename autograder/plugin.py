@@ -99,6 +99,8 @@ class KitState:
         #: re-runs on extra seeds do; set by the harness from its caller, never by a submission
         select = os.environ.get("AUTOGRADER_SELECT")
         self.select = set(json.loads(select)) if select else None
+        #: instructor-only: record the submitted files each test runs (the self-check's reference grading)
+        self.trace = os.environ.get("AUTOGRADER_TRACE") == "1"
         self.intake = {}
         intake_path = os.environ.get("AUTOGRADER_INTAKE")
         if intake_path and os.path.exists(intake_path):
@@ -160,7 +162,7 @@ class KitState:
                     "visibility": vis, "hidden": hidden, "tags": list(kw.get("tags") or []),
                     "number": "%d.%d" % (fidx, per_file[f]),
                     "cases": [], "outcomes": {}, "messages": [],
-                    "graded": mark is not None, "key": key, "seeded": False,
+                    "graded": mark is not None, "key": key, "seeded": False, "touched": set(),
                 }
                 self.order.append(key)
             self.groups[key]["cases"].append(item.nodeid)
@@ -252,7 +254,7 @@ def _make_sandbox(st, probes, worker_python):
         return sandbox_mod.Sandbox(
             st.submission_dir, [probes], python=worker_python, call_timeout=st.grading["call_timeout"],
             threads=st.grading["threads"], max_reply_bytes=int(st.grading["max_reply_mb"]) << 20,
-            confinement=st.confinement, **rules)
+            confinement=st.confinement, trace=st.trace, **rules)
 
     rules = st.assignment.forbid_imports
     if not rules or disabled("import-audit"):
@@ -348,6 +350,8 @@ def pytest_sessionfinish(session, exitstatus):
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     st = _state(item.config)
+    if st.trace:
+        sandbox_mod.take_touched()  # nothing of an earlier test counts for this one
     now = time.monotonic()
     if now >= st.budget_end:
         raise BudgetExhausted("not run: the autograder's time budget of %g s was used up by earlier tests"
@@ -377,6 +381,10 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     st = _state(item.config)
+    if st.trace and call.when == "teardown":
+        key = st.case_key.get(item.nodeid)
+        if key is not None:
+            st.groups[key]["touched"].update(sandbox_mod.take_touched())
     if report.failed and call.excinfo is not None:
         msg = describe_failure(call.excinfo.value, hidden=st.is_hidden(item), state=st)
         limit = int(st.grading["output_limit"])

@@ -72,7 +72,8 @@ def test_entry(group: dict, finished: bool) -> dict:
         "output": _clip("\n".join(lines), MAX_OUTPUT), "output_format": "text",
         "tags": group["tags"], "visibility": group["visibility"],
         "extra_data": {"cases": len(cases), "passed": passed, "public": not group.get("hidden", False),
-                       "key": group.get("key", ""), "seeded": bool(group.get("seeded"))},
+                       "key": group.get("key", ""), "seeded": bool(group.get("seeded")),
+                       **({"touched": sorted(group["touched"])} if group.get("touched") else {})},
     }
 
 

@@ -221,12 +221,43 @@ def judge_rerun(kind: str, natural: dict, rerun: dict, entry: dict | None, seed:
     return []
 
 
+def affected_keys(reference: dict, entry: dict) -> list | None:
+    """The tests a catalogue entry can change: those whose traced reference run ran a file the entry
+    edits, and those that ran no submitted file at all (nothing to go by). None: every test."""
+    changed = {rel for rel, _, _ in entry_edits(entry)}
+    keys, every = [], True
+    for t in reference.get("tests", []):
+        touched = (t.get("extra_data") or {}).get("touched")
+        if not touched or changed & set(touched):
+            keys.append(_key(t))
+        else:
+            every = False
+    return None if every or not all(keys) else keys
+
+
+def merge_with_reference(reference: dict, partial: dict) -> dict:
+    """``partial`` (graded on some tests) completed with the reference's entries for the tests it did not
+    run: tests that never run an edited file give the reference's result (full marks)."""
+    graded = {_key(t): t for t in partial.get("tests", [])}
+    # numbers from the reference's run of every test (a run of some tests numbers only those)
+    tests = [dict(graded[_key(t)], number=t["number"]) if _key(t) in graded else t for t in reference.get("tests", [])]
+    data = dict(partial, tests=tests, score=round(sum(t["score"] for t in tests), 4))
+    data["extra_data"] = dict(partial.get("extra_data") or {},
+                              reference_results=[_key(t) for t in tests if _key(t) not in graded])
+    return data
+
+
 def check_assignment(kit: Kit, aid: str, zip_path: str | None = None, workers: int = 2, seeds: int = 5,
-                     progress=None, mistakes: list | None = None, variants: list | None = None) -> dict:
+                     progress=None, mistakes: list | None = None, variants: list | None = None,
+                     full: bool = False) -> dict:
     """Grade the reference, the starter, every mistake and every variant through ``run_autograder``:
     each on its own (natural) seed, then on ``seeds - 1`` more seeds (1, 2, ...) re-running the tests
     :func:`rerun_keys` names. ``progress``: called with one line per finished grading.
-    ``mistakes``, ``variants``: these entries instead of the catalogues."""
+    ``mistakes``, ``variants``: these entries instead of the catalogues.
+
+    The reference is graded first with tracing on (which submitted files each test runs); a mistake or a
+    variant is then graded on the tests that run a file it edits (:func:`affected_keys`), the others
+    keeping the reference's result. ``full``: grade every entry on every test instead."""
     a = kit.assignment(aid)
     mistakes = load_mistakes(kit, aid) if mistakes is None else mistakes
     variants = load_variants(kit, aid) if variants is None else variants
@@ -249,12 +280,15 @@ def check_assignment(kit: Kit, aid: str, zip_path: str | None = None, workers: i
                 jobs.append((kind, d, m))
         counter = {"done": 0}
         t_start = time.monotonic()
+        affected = {}
 
-        def grade_one(kind, sub, m, seed=None, select=None):
+        def grade_one(kind, sub, m, seed=None, select=None, trace=False):
             tag = os.path.basename(sub) + ("" if seed is None else "-seed%d" % seed)
             root = os.path.join(tmp, "roots", tag)
             os.makedirs(root)
-            env = {"AUTOGRADER_SELECT": json.dumps(select)} if select is not None else None
+            env = {"AUTOGRADER_SELECT": json.dumps(select)} if select is not None else {}
+            if trace:
+                env["AUTOGRADER_TRACE"] = "1"
             data = run_autograder(source, sub, os.path.join(root, "results"), root, seed=seed, public_seed=seed,
                                   env=env)
             data.pop("_harness_log", None)
@@ -262,21 +296,33 @@ def check_assignment(kit: Kit, aid: str, zip_path: str | None = None, workers: i
 
         def first(job):
             kind, sub, m = job
-            data = grade_one(kind, sub, m)
+            keys = affected.get(id(job))
+            data = grade_one(kind, sub, m, select=keys, trace=kind == "reference" and not full)
+            if keys is not None:
+                data = merge_with_reference(outcomes_ref[0].data, data)
             problems = judge(kind, data, m)
             total = sum(t["max_score"] for t in data.get("tests", []))
             label = kind if m is None else m["id"]
             counter["done"] += 1
-            say("%s: %d/%d %s %s: %.1f/%.1f %s (%.0f s)" % (
+            say("%s: %d/%d %s %s: %.1f/%.1f %s%s (%.0f s)" % (
                 aid, counter["done"], len(jobs), kind, "" if m is None else m["id"], data.get("score", 0.0), total,
-                "ok" if not problems else "PROBLEM", time.monotonic() - t_start))
+                "ok" if not problems else "PROBLEM",
+                "" if keys is None else ", graded on the %d tests that run its files" % len(keys),
+                time.monotonic() - t_start))
             return Outcome(label, data.get("score", 0.0), total, not problems, problems, data)
 
+        outcomes_ref = [first(jobs[0])]
+        if not full and outcomes_ref[0].ok:
+            for job in jobs[2:]:
+                affected[id(job)] = affected_keys(outcomes_ref[0].data, job[2])
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            outcomes = list(pool.map(first, jobs))
+            outcomes = outcomes_ref + list(pool.map(first, jobs[1:]))
         reruns = []
-        for (kind, sub, m), o in zip(jobs, outcomes):
+        for job, o in zip(jobs, outcomes):
+            kind, sub, m = job
             keys = rerun_keys(kind, o.data, m) if o.ok else []
+            if affected.get(id(job)) is not None:
+                keys = [k for k in keys if k in affected[id(job)]]
             if keys:
                 reruns += [(kind, sub, m, o, seed, keys) for seed in extra]
         if reruns:

@@ -157,3 +157,25 @@ def test_targeted_reruns_on_extra_seeds_agree_with_full_gradings():
     assert flagged == {s for s in extra if full[s]}, (outcome.problems, full)
     assert escape in flagged and set(extra) - flagged, (flagged, "both outcomes must occur for this test to mean anything")
     assert report["reference"].ok and report["reference"].seeds == extra
+
+
+def test_entries_graded_on_the_tests_that_run_their_files_score_as_full_gradings():
+    """The self-check grades a mistake or variant only on the tests whose traced reference run ran a file
+    it edits, the others keeping the reference's result; test by test, that must equal a full grading."""
+    from autograder.selfcheck import check_assignment, grade_entry, load_mistakes
+
+    aid = "a1_neural_nets"
+    mistakes = {m["file"]: m for m in load_mistakes(KIT, aid)}  # one per file
+    variants = {v["file"]: v for v in load_variants(KIT, aid)}
+    chosen_m, chosen_v = list(mistakes.values())[:3], list(variants.values())[:2]
+    report = check_assignment(KIT, aid, seeds=1, mistakes=chosen_m, variants=chosen_v)
+    assert all(t["extra_data"].get("touched") for t in report["reference"].data["tests"])
+    narrowed = 0
+    for kind, entries, outcomes in (("mistake", chosen_m, report["mistakes"]), ("variant", chosen_v, report["variants"])):
+        for entry, outcome in zip(entries, outcomes):
+            full, _ = grade_entry(KIT, aid, kind, entry["id"], entries=entries)
+            assert [(t["number"], t["score"]) for t in outcome.data["tests"]] == \
+                [(t["number"], t["score"]) for t in full["tests"]], entry["id"]
+            assert outcome.ok, outcome.problems
+            narrowed += bool(outcome.data["extra_data"].get("reference_results"))
+    assert narrowed == len(chosen_m) + len(chosen_v)  # each was graded on fewer tests than all

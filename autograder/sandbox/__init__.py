@@ -140,7 +140,7 @@ class Sandbox:
 
     def __init__(self, submission_dir, probe_dirs=(), *, python=None, call_timeout=10.0,
                  max_reply_bytes=64 << 20, max_request_bytes=256 << 20, threads=1,
-                 printed_limit=2000, confinement=None, forbid=None, guarded=()):
+                 printed_limit=2000, confinement=None, forbid=None, guarded=(), trace=False):
         self.submission_dir = os.path.abspath(submission_dir)
         self.probe_dirs = [os.path.abspath(p) for p in probe_dirs if os.path.isdir(p)]
         self.python = python or os.environ.get("AUTOGRADER_WORKER_PYTHON") or sys.executable
@@ -165,6 +165,8 @@ class Sandbox:
         #: forbid = {"modules": [...], "message": ...}; guarded = [{"files": [rel], "modules", "message"}]
         self.forbid = forbid
         self.guarded = list(guarded or ())
+        #: record which submitted files each call runs (the self-check's reference grading only)
+        self.trace = bool(trace)
         #: other sandboxes of this grading sharing the uid: their workers survive this one's clean-ups
         self.peers: list = []
 
@@ -243,7 +245,7 @@ class Sandbox:
             "student_paths": [self.submission_dir], "max_request_bytes": self.max_request_bytes,
             "threads": self.threads, "printed_limit": self.printed_limit,
             "blocked_modules": {name: str(exc) for name, exc in sorted(self._poisoned.items())},
-            "forbid": self.forbid,
+            "forbid": self.forbid, "trace": self.trace,
             "guarded": [dict(rule, files=[os.path.join(self.submission_dir, *rel.split("/")) for rel in rule["files"]])
                         for rule in self.guarded],
         }
@@ -467,6 +469,8 @@ class Sandbox:
         except Exception as exc:  # decode raises CodecError; be strict about anything else too
             self.kill()
             raise BadReply("%s: the reply could not be read (%s)" % (what, exc)) from None
+        if self.trace and isinstance(rmeta.get("touched"), list):
+            _touched.update(str(t) for t in rmeta["touched"])
         if rmeta.get("mutated"):
             which = ", ".join(str(i) for i in rmeta["mutated"])
             raise InputMutated("%s changed its input argument %s in place; leave inputs unchanged "
@@ -625,6 +629,17 @@ class RoutedSandbox:
 
 # ------------------------------------------------------------------ session-wide default
 _current: Sandbox | None = None
+
+
+#: submitted files (relative paths) that traced calls ran since the last take_touched()
+_touched: set = set()
+
+
+def take_touched() -> list:
+    """The submitted files traced calls ran since the last call (then forgets them)."""
+    out = sorted(_touched)
+    _touched.clear()
+    return out
 
 
 def set_current(sb: Sandbox | None) -> None:

@@ -198,6 +198,28 @@ def _install_import_rules(forbid, guarded):
     sys.addaudithook(hook)
 
 
+def _file_tracer(roots):
+    """(set, profile function) recording, relative to the first root, the submitted files whose code
+    runs. Instructor-only (the self-check's reference grading): it tells which tests a change to a file
+    can affect; it slows calls down and decides no grade."""
+    touched, known = set(), {}
+    prefixes = tuple(r.rstrip(os.sep) + os.sep for r in roots)
+
+    def tracer(frame, event, arg):
+        if event != "call":
+            return
+        name = frame.f_code.co_filename
+        rel = known.get(name, 0)
+        if rel == 0:
+            real = os.path.realpath(name) if os.path.isabs(name) else name
+            rel = os.path.relpath(real, roots[0]) if real.startswith(prefixes) else None
+            known[name] = rel
+        if rel is not None:
+            touched.add(rel.replace(os.sep, "/"))
+
+    return touched, tracer
+
+
 def main(argv):
     with open(argv[1], encoding="utf-8") as fh:
         config = json.load(fh)
@@ -214,6 +236,7 @@ def main(argv):
     main_pid = os.getpid()  # a process forked by student code must never answer or read requests
     threads = int(config.get("threads", 1))
     real_stdout, real_stderr = sys.stdout, sys.stderr
+    touched, tracer = _file_tracer(roots) if config.get("trace") else (set(), None)
 
     while True:
         try:
@@ -233,7 +256,13 @@ def main(argv):
                 names = [str(i + 1) for i in range(len(args))] + ["%r" % k for k in kwargs]
                 values = list(args) + list(kwargs.values())
                 before = _snapshot(values) if meta.get("check_inputs") else None
-                result = _resolve(meta["target"])(*args, **kwargs)
+                func = _resolve(meta["target"])
+                if tracer is not None:
+                    sys.setprofile(tracer)
+                try:
+                    result = func(*args, **kwargs)
+                finally:
+                    sys.setprofile(None)
                 if before is not None:
                     mutated = [n for n, old, new in zip(names, before, values) if not _same(old, new)]
             elif op == "import":
@@ -255,6 +284,9 @@ def main(argv):
             except Exception:
                 pass
         reply_meta = {"ok": error is None, "printed": tail.getvalue()}
+        if tracer is not None and op == "call":
+            reply_meta["touched"] = sorted(touched)
+            touched.clear()
         if op == "call" and meta.get("check_inputs") and error is None:
             reply_meta["mutated"] = mutated
         if error is not None:
