@@ -144,6 +144,56 @@ def test_architecture_matches_the_graders_probe_network():
     ours = {k: tuple(v.shape) for k, v in models.DigitsCNN().state_dict().items()}
     theirs = {k: tuple(v.shape) for k, v in SmallCNN().state_dict().items()}
     assert ours == theirs
+    # in eval mode (how the probes hand it over) it computes what DigitsCNN computes with the same weights;
+    # its Dropout acts only in train mode, so a student's model.train() shows in the maps
+    digits = models.load_digits_cnn()
+    probe_net = SmallCNN().eval()
+    probe_net.load_state_dict(digits.state_dict())
+    X, _ = models.load_digits_data()
+    with torch.no_grad():
+        torch.testing.assert_close(probe_net(X[:20]), digits(X[:20]))
+        probe_net.train()
+        assert not torch.allclose(probe_net(X[:20]), digits(X[:20]))
+
+
+def _a3_tests_path():
+    return KIT.path("assignments", A3, "tests")
+
+
+def test_probe_networks_float32_float64_and_smooth_share_weights():
+    """The grader's networks: float32 for the student, the very same weights widened to float64 for the oracles;
+    the smooth variant (path methods) has the same parameters with tanh and average pooling."""
+    sys.path.insert(0, _a3_tests_path())
+    try:
+        from probes.a3_probes import make_cnn, make_feature_cnn
+    finally:
+        sys.path.remove(_a3_tests_path())
+    m32, m64, smooth = make_cnn(7, 3), make_cnn(7, 3, torch.float64), make_cnn(7, 3, smooth=True)
+    assert next(m32.parameters()).dtype == torch.float32 and next(m64.parameters()).dtype == torch.float64
+    for a, b, c in zip(m32.state_dict().values(), m64.state_dict().values(), smooth.state_dict().values()):
+        assert torch.equal(a.double(), b) and torch.equal(a, c)
+    assert not any(p.requires_grad for p in m32.parameters()) and not m32.training and not smooth.training
+    assert not any(isinstance(m, (nn.ReLU, nn.MaxPool2d)) for m in smooth.modules())
+    f32, f64 = make_feature_cnn(3), make_feature_cnn(3, torch.float64)
+    assert all(torch.equal(a.double(), b) for a, b in zip(f32.state_dict().values(), f64.state_dict().values()))
+
+
+def test_given_drivers_keep_their_docstrings_promises():
+    """create_class_visualization returns a (1, C, H, W) image within ``clamp``; plot_attribution_grid draws one
+    row of images and one row per method and returns the figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from interpret import captum_maps, class_viz
+
+    model = models.load_digits_cnn()
+    img = class_viz.create_class_visualization(3, model, num_iterations=12, clamp=(0.1, 0.9))
+    assert img.shape == (1, 1, 8, 8) and not img.requires_grad
+    assert float(img.min()) >= 0.1 and float(img.max()) <= 0.9
+    X, y = models.load_digits_data()
+    maps = captum_maps.attribution_maps(X[:3], y[:3], model, model.gradcam_layer)
+    fig = captum_maps.plot_attribution_grid(maps, X[:3], titles=["a", "b", "c"])
+    assert len(fig.axes) == 3 * (len(maps) + 1)
 
 
 def test_missing_weights_error_names_the_file_and_the_make_target(tmp_path):

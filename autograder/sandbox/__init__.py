@@ -72,7 +72,9 @@ class StudentError(SandboxError):
 #: (exception type or None for any, phrase of the message, the hint a student can act on)
 _ERROR_HINTS = [
     (None, ("same dtype", "dtype double but", "dtype float but", "expected scalar type", "found dtype",
-            "expected both vectors to have same dtype", "result type float can't be cast"),
+            "expected both vectors to have same dtype", "result type float can't be cast",
+            "input type (double) and bias type (float)", "input type (float) and bias type (double)",
+            "source and destination dtypes match"),
      "two tensors of different dtypes met (usually float32 and float64). Make new tensors with the dtype "
      "and device of your inputs: x.new_zeros(shape), torch.zeros(shape, dtype=x.dtype, device=x.device), "
      "or torch.zeros_like(x); do not mix float64 (.double(), np arrays turned into tensors) with float32."),
