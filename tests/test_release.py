@@ -125,15 +125,27 @@ def test_autograder_zip_layout(dist):
     assert 'numpy==2.2.6; python_version < "3.11"' in reqs
 
 
+#: seeds of the suite's self-check: each candidate's own and seed 1 (``make check`` and ``make release``
+#: run five; the suite keeps within its time)
+SUITE_SEEDS = 2
+
+
 @pytest.fixture(scope="module")
 def reports(dist):
-    """The self-check of every built autograder zip (reference, starter, every catalogued mistake)."""
-    return {aid: check_assignment(KIT, aid, zip_path=dist[aid][1]) for aid in KIT.assignment_ids()}
+    """The self-check of every built autograder zip (reference, starter, every catalogued mistake and
+    variant), on SUITE_SEEDS seeds."""
+    return {aid: check_assignment(KIT, aid, zip_path=dist[aid][1], seeds=SUITE_SEEDS) for aid in KIT.assignment_ids()}
 
 
 def test_release_self_check_on_built_zips(reports):
     assert all_ok(reports.values()), format_report(list(reports.values()))
     assert len(reports[A1]["mistakes"]) >= 6
+    for aid, report in reports.items():  # correct code written other ways, graded on every seed
+        assert len(report["variants"]) >= 8, (aid, len(report["variants"]))
+        assert all(v.ok and v.score == v.max_score for v in report["variants"]), format_report([report])
+        assert report["seeds"] == SUITE_SEEDS
+        assert all(o.seeds == list(range(1, SUITE_SEEDS)) for o in [report["reference"], *report["variants"]]
+                   if any((t.get("extra_data") or {}).get("seeded") for t in o.data["tests"]))
     for aid, report in reports.items():  # the handout's points table adds up to what the grader awards
         with open(KIT.path("assignments", aid, "handout.md"), encoding="utf-8") as fh:
             total = [ln for ln in fh if ln.startswith("| **total**")]
