@@ -112,7 +112,8 @@ def test_hand_edited_or_missing_fixtures_are_refused(tmp_path):
 def test_reading_fixtures(tmp_path):
     folder = KIT.path("assignments", A1, "tests", "fixtures")
     root = KIT.path("assignments", A1)
-    assert fixtures.public_params("softmax", root=root) == ["typical", "large positive scores", "large negative scores"]
+    assert fixtures.public_params("softmax", root=root) == ["typical", "large positive scores", "large negative scores",
+                                                             "rows of very different scales"]
     c = fixtures.public_case("softmax", "typical", root=root)
     assert set(c) == {"scores", "expected", "misconceptions"}
     assert np.allclose(c["expected"].sum(axis=1), 1.0)

@@ -14,7 +14,8 @@ from autograder.build import RUNTIME, STUDENT_TESTS, BuildError, build_zips, che
 from autograder.config import _load_toml
 from autograder.markers import normalize, solution_blocks
 from autograder.results import validate_schema
-from autograder.selfcheck import all_ok, caught_by_public, check_assignment, format_report, load_mistakes, make_mistake
+from autograder.selfcheck import (all_ok, caught_by_public, check_assignment, format_report, load_mistakes, load_variants,
+                                  make_mistake)
 
 from conftest import A1, A1_FILE, KIT, copy_reference, graded, max_total, reference_text, write_submission
 
@@ -125,44 +126,40 @@ def test_autograder_zip_layout(dist):
     assert 'numpy==2.2.6; python_version < "3.11"' in reqs
 
 
-#: seeds of the suite's self-check: each candidate's own and seed 1 (``make check`` and ``make release``
-#: run five; the suite keeps within its time)
+#: the suite self-checks each built zip with one catalogued mistake and one variant, on two seeds; the
+#: whole catalogues on five seeds are ``make check`` and ``make release``, which CI (.ci/run) runs after
+#: ``make test``
 SUITE_SEEDS = 2
+
+
+def _sample(entries: list) -> list:
+    """The first entry the public tests must catch (mistakes) or the first variant."""
+    return [next(e for e in entries if not e.get("hidden_only"))] if entries else []
 
 
 @pytest.fixture(scope="module")
 def reports(dist):
-    """The self-check of every built autograder zip (reference, starter, every catalogued mistake and
-    variant), on SUITE_SEEDS seeds."""
-    return {aid: check_assignment(KIT, aid, zip_path=dist[aid][1], seeds=SUITE_SEEDS) for aid in KIT.assignment_ids()}
+    """The self-check of every built autograder zip: reference, starter, one catalogued mistake and one
+    variant, on SUITE_SEEDS seeds."""
+    return {aid: check_assignment(KIT, aid, zip_path=dist[aid][1], seeds=SUITE_SEEDS,
+                                  mistakes=_sample(load_mistakes(KIT, aid)), variants=_sample(load_variants(KIT, aid)))
+            for aid in KIT.assignment_ids()}
 
 
 def test_release_self_check_on_built_zips(reports):
     assert all_ok(reports.values()), format_report(list(reports.values()))
-    assert len(reports[A1]["mistakes"]) >= 6
-    for aid, report in reports.items():  # correct code written other ways, graded on every seed
-        assert len(report["variants"]) >= 8, (aid, len(report["variants"]))
-        assert all(v.ok and v.score == v.max_score for v in report["variants"]), format_report([report])
-        assert report["seeds"] == SUITE_SEEDS
-        assert all(o.seeds == list(range(1, SUITE_SEEDS)) for o in [report["reference"], *report["variants"]]
-                   if any((t.get("extra_data") or {}).get("seeded") for t in o.data["tests"]))
     for aid, report in reports.items():  # the handout's points table adds up to what the grader awards
         with open(KIT.path("assignments", aid, "handout.md"), encoding="utf-8") as fh:
             total = [ln for ln in fh if ln.startswith("| **total**")]
         assert total, "%s: handout.md has no '| **total** |' row in its points table" % aid
         public, hidden = [float(c.strip(" *") or 0) for c in total[0].strip().strip("|").split("|")[-2:]]
         assert public + hidden == report["reference"].max_score, (aid, public, hidden)
-        # every catalogued mistake that is not marked hidden_only is caught by the public tests alone
-        for m, outcome in zip(load_mistakes(KIT, aid), report["mistakes"]):
-            assert m.get("hidden_only") or caught_by_public(outcome.data), (aid, m["id"])
-
-
-def test_every_catalogued_mistake_is_caught_and_named(reports):
-    report = reports[A1]
-    assert report["reference"].ok and report["starter"].ok, format_report([report])
-    for m in report["mistakes"]:
-        assert m.ok, m.problems
-        assert m.score < m.max_score
+        assert len(report["mistakes"]) == len(report["variants"]) == 1 and report["seeds"] == SUITE_SEEDS
+        for o in report["mistakes"]:  # caught by the public tests, on every seed
+            assert caught_by_public(o.data) and o.score < o.max_score, (aid, o.label)
+        assert all(v.score == v.max_score for v in report["variants"]), format_report([report])
+        assert all(o.seeds == list(range(1, SUITE_SEEDS)) for o in [report["reference"], *report["variants"]]
+                   if any((t.get("extra_data") or {}).get("seeded") for t in o.data["tests"]))
 
 
 def _local_public_run(release, aid, files_from, work):
@@ -197,7 +194,7 @@ def test_local_public_run_matches_gradescope(dist, reports, aid, tmp_path):
     local = _local_public_run(release, aid, KIT.path("solutions", aid), str(tmp_path / "reference"))
     assert _public_rows(local) == _public_rows(report["reference"].data)
     assert all(t["status"] == "passed" for t in local["tests"])
-    mistakes = load_mistakes(KIT, aid)
+    mistakes = _sample(load_mistakes(KIT, aid))  # the one the suite's self-check graded
     m, outcome = next((m, o) for m, o in zip(mistakes, report["mistakes"])
                       if not m.get("hidden_only") and caught_by_public(o.data))
     files = str(tmp_path / "mistake-files")
