@@ -113,9 +113,6 @@ def make_mistake(kit: Kit, aid: str, mistake: dict, dest: str) -> None:
             fh.write(text)
 
 
-make_entry = make_mistake
-
-
 def _failed_outputs(data: dict) -> list:
     return [t.get("output", "") for t in data.get("tests", []) if t.get("score", 0) < t.get("max_score", 0)]
 
