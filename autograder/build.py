@@ -43,7 +43,7 @@ EXECUTABLE = ("setup.sh", "run_autograder")
 RUNTIME = ("__init__.py", "plugin.py", "feedback.py", "fixtures.py", "properties.py", "seeds.py", "results.py", "config.py",
            "harness.py", "intake.py", "policy.py", "heldout.py", "checks.py",
            "sandbox/__init__.py", "sandbox/codec.py", "sandbox/worker.py", "sandbox/inprocess.py",
-           "sandbox/isolation.py", "schema/results.schema.json")
+           "sandbox/isolation.py", "sandbox/template.py", "schema/results.schema.json")
 #: what the student release carries of an assignment's tests/ (never the oracles, cases or hidden tests)
 STUDENT_TESTS = ("public", "probes", "fixtures")
 CONFTEST = '''"""Loads the course kit's pytest plugin: sandboxed calls, seeded inputs, feedback."""

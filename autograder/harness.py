@@ -100,6 +100,77 @@ class _GradingUid:
             self._lock = None
 
 
+def template_modules(a) -> list:
+    """What the main template imports up front: the grader's packages and the engine."""
+    extra = ["sklearn.datasets"] if (a.heldout or {}).get("offline") == "digits32" else []  # the offline held-out set
+    return [m for m in a.grader_packages if m != "pytest"] + extra + ["pytest", "autograder.plugin"]
+
+
+def template_sets(a) -> list:
+    """The templates a grading of ``a`` forks from: the main one (pytest and most workers) and, under
+    import rules, a light one (NumPy only) for the workers whose rule forbids what the main one imported."""
+    sets = [template_modules(a)]
+    if a.forbid_imports:
+        banned = {m for rule in a.forbid_imports for m in rule["modules"]}
+        sets.append([m for m in ("numpy",) if m not in banned])
+    return sets
+
+
+def start_templates(source: str, a, python: str | None = None) -> list:
+    """Start the templates for the autograder tree ``source`` (the caller closes them); [] when
+    AUTOGRADER_NO_TEMPLATE=1 or they cannot start. Pass ``templates_env(...)`` to run_autograder."""
+    from .sandbox import template as tpl
+
+    if tpl.disabled():
+        return []
+    started = []
+    try:
+        for modules in template_sets(a):
+            started.append(tpl.Template(source, modules, python=python, threads=int(a.grading["threads"])))
+    except OSError:
+        for t in started:
+            t.close()
+        return []
+    return started
+
+
+def templates_env(templates) -> dict:
+    return {"AUTOGRADER_TEMPLATE": os.pathsep.join(t.directory for t in templates)} if templates else {}
+
+
+def _template(source: str, a):
+    """(folders, owned Templates): the templates pytest and the workers are forked from. A self-check or
+    batch passes its own (AUTOGRADER_TEMPLATE, started for this very tree); otherwise this grading
+    starts them now, so that they import while intake runs. ([], []): exec only."""
+    from .sandbox import template as tpl
+
+    if tpl.disabled():
+        return [], []
+    shared = [d for d in (os.environ.get("AUTOGRADER_TEMPLATE") or "").split(os.pathsep) if d]
+    if shared:
+        descs = [tpl.info(d) for d in shared]
+        if all(d and os.path.realpath(d.get("source", "")) == os.path.realpath(source) for d in descs):
+            return shared, []
+    own = start_templates(source, a)
+    return [t.directory for t in own], own
+
+
+def _start_pytest(template_dirs, cmd, source, env):
+    """pytest forked from the main template when there is one (no interpreter start, no imports), else exec."""
+    if template_dirs:
+        template_dir = template_dirs[0]
+        from .sandbox import template as tpl
+
+        try:
+            # the engine is imported already, so pytest cannot rewrite its asserts (it needs none): no warning
+            args = ["-W", "ignore::pytest.PytestAssertRewriteWarning"] + cmd[3:]
+            return tpl.spawn(template_dir, {"kind": "pytest", "env": env, "cwd": source, "path": [source],
+                                            "args": args}, fds=(1, 2))
+        except tpl.TemplateError:
+            pass
+    return subprocess.Popen(cmd, cwd=source, env=env, start_new_session=True)
+
+
 def grade(source: str, submission: str, results_path: str, metadata: str | None = None,
           work: str | None = None, seed_override: int | None = None) -> dict:
     t0 = time.monotonic()
@@ -108,6 +179,7 @@ def grade(source: str, submission: str, results_path: str, metadata: str | None 
     if os.geteuid() == 0:  # the confined worker's uid must not read tests, salt, results or metadata
         close_harness_files(source, submission, results_path, metadata)
         grading = _GradingUid()
+    template_dirs, own_templates = _template(source, a)
     own_work = work is None
     work = work or tempfile.mkdtemp(prefix="agk-grade-")
     try:
@@ -142,11 +214,15 @@ def grade(source: str, submission: str, results_path: str, metadata: str | None 
                 env[var] = os.environ[var]
         if grading is not None:
             env.update(grading.env())
+        if template_dirs:
+            env["AUTOGRADER_TEMPLATE"] = os.pathsep.join(template_dirs)
         if os.path.exists(results_path):
             os.unlink(results_path)
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", source,
                "-c", os.path.join(source, "pytest.ini"), os.path.join(source, "tests")]
-        proc = subprocess.Popen(cmd, cwd=source, env=env, start_new_session=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        proc = _start_pytest(template_dirs, cmd, source, env)
         timed_out = False
         try:
             proc.wait(timeout=budget + GRACE_SECONDS)
@@ -154,6 +230,11 @@ def grade(source: str, submission: str, results_path: str, metadata: str | None 
             timed_out = True
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        if hasattr(proc, "cpu"):  # forked by the template: if the template died first, pytest may live on
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         data = _load_results(results_path)
         if data is None or results_mod.check(data):
             data = results_mod.fallback(
@@ -162,12 +243,18 @@ def grade(source: str, submission: str, results_path: str, metadata: str | None 
         elif timed_out or not data.get("extra_data", {}).get("finished"):
             data["output"] = ("Grading stopped early (%s); tests that did not run are marked 'not run'.\n"
                               % ("time budget reached" if timed_out else "the grader exited early")) + data["output"]
+        extra = data.setdefault("extra_data", {})
+        extra["pytest"] = {"started_by": "fork" if hasattr(proc, "cpu") else "exec",
+                           "templates": list(template_dirs), "own_templates": bool(own_templates),
+                           "cpu": round(proc.cpu, 3) if getattr(proc, "cpu", None) is not None else None}
         data["execution_time"] = round(time.monotonic() - t0, 3)
         results_mod.atomic_write_json(results_path, data)
         return data
     finally:
         if grading is not None and not isolation_disabled("harness-cleanup"):
             grading.cleanup()
+        for own in own_templates:
+            own.close()
         if own_work:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -194,6 +281,14 @@ def main(argv=None) -> int:
         data["score"], data["execution_time"], extra.get("seed"), extra.get("hidden_seed")))
     for line in extra.get("diagnostics", []):
         print(line)
+    workers, pytest_run = extra.get("workers") or {}, extra.get("pytest") or {}
+    if workers or pytest_run:
+        print("processes: pytest %s%s; workers: %d forked from the template (%.1f CPU-s), %d started by exec; "
+              "templates: %s" % (
+                  pytest_run.get("started_by", "?"),
+                  " (%.1f CPU-s)" % pytest_run["cpu"] if pytest_run.get("cpu") is not None else "",
+                  workers.get("fork", 0), workers.get("forked_cpu", 0.0), workers.get("exec", 0),
+                  " ".join(pytest_run.get("templates") or []) or "none"))
     return 0
 
 

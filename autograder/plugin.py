@@ -254,7 +254,8 @@ def _make_sandbox(st, probes, worker_python):
         return sandbox_mod.Sandbox(
             st.submission_dir, [probes], python=worker_python, call_timeout=st.grading["call_timeout"],
             threads=st.grading["threads"], max_reply_bytes=int(st.grading["max_reply_mb"]) << 20,
-            confinement=st.confinement, trace=st.trace, **rules)
+            confinement=st.confinement, trace=st.trace, template=os.environ.get("AUTOGRADER_TEMPLATE") or None,
+            **rules)
 
     rules = st.assignment.forbid_imports
     if not rules or disabled("import-audit"):

@@ -112,6 +112,9 @@ def build_results(state, finished: bool) -> dict:
         "extra_data": {"seed": state.seed, "hidden_seed": state.hidden_seed, "finished": bool(finished),
                        "assignment": state.assignment.id,
                        "sandbox_restarts": getattr(state.sandbox, "restarts", 0),
+                       # workers forked from the template / started by exec, and the forked ones' CPU seconds
+                       "workers": dict(getattr(state.sandbox, "started", None) or {},
+                                       forked_cpu=round(float(getattr(state.sandbox, "forked_cpu", 0.0)), 3)),
                        # instructor-only: printed on the harness's stdout (hidden from students)
                        "diagnostics": list(getattr(state, "diagnostics", []))},
         "tests": tests,

@@ -201,16 +201,25 @@ def _daemons():
 
 
 def _pytest_children():
-    me, kids = os.getpid(), []
+    """The harness's pytest processes: started by exec (a child whose command line runs pytest) or forked
+    by the harness's template (a grandchild named agk-pytest)."""
+    me, parents, kids = os.getpid(), {}, []
     for pid in os.listdir("/proc"):
         try:
             if not pid.isdigit():
                 continue
             stat = open("/proc/%s/stat" % pid).read()
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            if ppid == me and b"pytest" in open("/proc/%s/cmdline" % pid, "rb").read():
-                kids.append(int(pid))
+            parents[int(pid)] = (int(stat.rsplit(")", 1)[1].split()[1]), stat[stat.index("(") + 1:stat.rindex(")")])
         except (OSError, ValueError, IndexError):
+            pass
+    for pid, (ppid, comm) in parents.items():
+        grand = parents.get(ppid, (None, ""))[0]
+        try:
+            if comm == "agk-pytest" and grand == me:
+                kids.append(pid)
+            elif ppid == me and comm != "agk-template" and b"-m\0pytest" in open("/proc/%d/cmdline" % pid, "rb").read():
+                kids.append(pid)
+        except OSError:
             pass
     return kids
 

@@ -127,6 +127,11 @@ def _pretty_target(target: str) -> str:
     return target.replace(":", ".")
 
 
+#: (python, private tmp) pairs that check_python_reachable passed in this process: every uid of the pool is
+#: "other" to the interpreter's files, so one sandbox uid's verdict holds for the others
+_REACHABLE: set = set()
+
+
 def _set_nonblocking(fd: int) -> None:
     fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
 
@@ -142,7 +147,7 @@ class Sandbox:
 
     def __init__(self, submission_dir, probe_dirs=(), *, python=None, call_timeout=10.0,
                  max_reply_bytes=64 << 20, max_request_bytes=256 << 20, threads=1,
-                 printed_limit=2000, confinement=None, forbid=None, guarded=(), trace=False):
+                 printed_limit=2000, confinement=None, forbid=None, guarded=(), trace=False, template=None):
         self.submission_dir = os.path.abspath(submission_dir)
         self.probe_dirs = [os.path.abspath(p) for p in probe_dirs if os.path.isdir(p)]
         self.python = python or os.environ.get("AUTOGRADER_WORKER_PYTHON") or sys.executable
@@ -171,6 +176,14 @@ class Sandbox:
         self.trace = bool(trace)
         #: other sandboxes of this grading sharing the uid: their workers survive this one's clean-ups
         self.peers: list = []
+        #: folders (os.pathsep-separated) of pre-imported templates (``template.py``) to fork workers from:
+        #: the first that may serve this worker is used; None: exec
+        self.template = template
+        #: how the last worker started: "fork" (from the template) or "exec"
+        self.started_by = None
+        #: workers started each way, and the CPU seconds of the forked ones (the template reports them)
+        self.started = {"fork": 0, "exec": 0}
+        self.forked_cpu = 0.0
 
     # ------------------------------------------------------------ lifecycle
     def _prepare_workdir(self) -> str:
@@ -257,6 +270,8 @@ class Sandbox:
         preexec = None
         if self.confinement is not None:
             os.chmod(config_path, 0o644)
+            if not self._checked_python and (self.python, self.confinement.private_tmp) in _REACHABLE:
+                self._checked_python = True  # another sandbox of this grading checked it (the same verdict)
             if not self._checked_python:
                 from .isolation import IsolationError, check_python_reachable
 
@@ -266,8 +281,24 @@ class Sandbox:
                     os.close(req_r), os.close(req_w), os.close(rep_r), os.close(rep_w)
                     raise SandboxError("sandbox error, not caused by your code: %s" % exc) from None
                 self._checked_python = True
+                _REACHABLE.add((self.python, self.confinement.private_tmp))
             preexec = self.confinement.preexec(os.path.join(wd, "scratch"))
         log = open(os.path.join(wd, "worker.log"), "ab")
+        forked = self._fork(wd, config_path, log, req_r, rep_w)
+        if forked is not None:
+            log.close()
+            os.close(req_r)
+            os.close(rep_w)
+            self._proc = forked
+            self.started_by = "fork"
+            self.started["fork"] += 1
+            self._req_w, self._rep_r = req_w, rep_r
+            _set_nonblocking(req_w)
+            _set_nonblocking(rep_r)
+            self._imported = set()
+            return
+        self.started_by = "exec"
+        self.started["exec"] += 1
         try:
             self._proc = subprocess.Popen(
                 [self.python, "-I", "-B", os.path.join(wd, ".kit", "worker.py"), config_path],
@@ -284,6 +315,27 @@ class Sandbox:
         _set_nonblocking(rep_r)
         self._imported = set()
 
+    def _fork(self, wd: str, config_path: str, log, req_r: int, rep_w: int):
+        """A worker forked from the template, set up and confined exactly as an exec'd one; None when
+        there is no template, it cannot serve this worker (a forbidden module it has imported, another
+        interpreter) or it failed (the caller then starts the worker by exec)."""
+        from . import template as tpl
+
+        if not self.template or tpl.disabled():
+            return None
+        banned = (self.forbid or {}).get("modules") or ()
+        usable = [d for d in self.template.split(os.pathsep) if d and tpl.can_fork_worker(d, self.python, banned)]
+        if not usable:
+            return None
+        scratch = os.path.join(wd, "scratch")
+        request = {"kind": "worker", "env": self._env(wd), "kit_dir": os.path.join(wd, ".kit"),
+                   "config": config_path,
+                   "confine": self.confinement.spec(scratch) if self.confinement is not None else None}
+        try:
+            return tpl.spawn(usable[0], request, fds=(log.fileno(), log.fileno(), req_r, rep_w))
+        except tpl.TemplateError:
+            return None
+
     def kill(self) -> None:
         """Kill the worker's whole process group (no-op when not running)."""
         proc = self._proc
@@ -297,6 +349,9 @@ class Sandbox:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+        if hasattr(proc, "close"):  # a template's child: its connection to the template
+            self.forked_cpu += proc.cpu or 0.0
+            proc.close()
         if self.confinement is not None:
             from .isolation import kill_uid
 
@@ -593,6 +648,14 @@ class RoutedSandbox:
     @property
     def restarts(self) -> int:
         return sum(sb.restarts for sb in self._all)
+
+    @property
+    def started(self) -> dict:
+        return {how: sum(sb.started[how] for sb in self._all) for how in ("fork", "exec")}
+
+    @property
+    def forked_cpu(self) -> float:
+        return sum(sb.forked_cpu for sb in self._all)
 
     def call(self, target: str, *args, **kwargs):
         return self.pick(target).call_with(target, args, kwargs)

@@ -349,53 +349,24 @@ class Confinement:
         os.chown(scratch, self.uid, self.gid)
         os.chmod(scratch, 0o700)
 
-    def preexec(self, scratch: str):
-        """A preexec_fn for Popen: namespaces, tmpfs, rlimits, then drop to the sandbox uid."""
+    def spec(self, scratch: str) -> dict:
+        """What ``confine`` needs to confine one worker (plain data: it crosses to a template's fork)."""
         lim = self.limits
-        uid, gid, net, tmp = self.uid, self.gid, self.cut_network, self.private_tmp
-        nnp, filt = self.no_new_privs, (_seccomp_program() if self.seccomp else None)
-        drop = not disabled("uid-drop")  # only the kit's teeth tests switch it off
         sizes = {where: "size=%dk,nr_inodes=%d" % (max(int(lim["tmpfs_mb"] * 1024 * share), 1024),
                                                    lim["tmpfs_inodes"])
                  for where, share in TMPFS_SHARES}
         if disabled("tmpfs-caps"):  # the kit's teeth test: the old 128 MB per mount, no file cap
             sizes = {where: "size=128m" for where, _ in TMPFS_SHARES}
+        return {"uid": self.uid, "gid": self.gid, "net": self.cut_network, "tmp": self.private_tmp,
+                "no_new_privs": self.no_new_privs, "seccomp": self.seccomp, "scratch": scratch,
+                "drop": not disabled("uid-drop"),  # only the kit's teeth tests switch it off
+                "limits": dict(lim), "sizes": sizes}
 
-        def run():
-            libc = _libc()
-            flags = (CLONE_NEWNET if net else 0) | (CLONE_NEWNS if tmp else 0)
-            if flags and libc.unshare(flags) != 0:
-                os._exit(120)
-            if tmp:
-                if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-                    os._exit(121)
-                for target, opts in (("/tmp", "mode=1777," + sizes["/tmp"]),
-                                     ("/var/tmp", "mode=1777," + sizes["/var/tmp"]),
-                                     ("/dev/shm", "mode=1777," + sizes["/dev/shm"]),
-                                     ("/run/lock", "mode=1777," + sizes["/run/lock"]),
-                                     (scratch, "mode=700,uid=%d,gid=%d,%s" % (uid, gid, sizes["scratch"]))):
-                    if os.path.isdir(target) and libc.mount(b"tmpfs", target.encode(), b"tmpfs",
-                                                            MS_NOSUID | MS_NODEV, opts.encode()) != 0:
-                        os._exit(122)
-            for res, value in ((resource.RLIMIT_AS, lim["memory_mb"] << 20),
-                               (resource.RLIMIT_CPU, lim["cpu_seconds"]),
-                               (resource.RLIMIT_NPROC, lim["processes"]),
-                               (resource.RLIMIT_FSIZE, lim["file_mb"] << 20),
-                               (resource.RLIMIT_NOFILE, lim["open_files"]),
-                               (resource.RLIMIT_CORE, 0)):
-                resource.setrlimit(res, (value, value))
-            if drop:
-                os.setgroups([])
-                os.setgid(gid)
-                os.setuid(uid)
-                if os.getuid() != uid or os.geteuid() != uid:
-                    os._exit(123)
-            if nnp and not _set_no_new_privs():
-                os._exit(124)
-            if filt is not None and not _install_seccomp(filt):
-                os._exit(125)
-
-        return run
+    def preexec(self, scratch: str):
+        """A preexec_fn for Popen: namespaces, tmpfs, rlimits, then drop to the sandbox uid."""
+        spec = self.spec(scratch)
+        filt = _seccomp_program() if spec["seccomp"] else None
+        return lambda: confine(spec, filt)
 
     def cleanup(self, keep=None) -> None:
         kill_uid(self.uid, keep=keep)
@@ -407,6 +378,48 @@ class Confinement:
         if self._lock_fd is not None:  # (a uid claimed by the harness stays locked by the harness)
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+def confine(spec: dict, filt=None) -> None:
+    """In the new worker process, before any student code: namespaces, private tmpfs mounts, rlimits,
+    then drop to the sandbox uid, no_new_privs and the seccomp filter. A step that fails ends the
+    process with its EXIT_REASONS code (the harness reports it; student code never runs unconfined)."""
+    libc = _libc()
+    lim, sizes, scratch = spec["limits"], spec["sizes"], spec["scratch"]
+    uid, gid, net, tmp = spec["uid"], spec["gid"], spec["net"], spec["tmp"]
+    if filt is None and spec["seccomp"]:
+        filt = _seccomp_program()
+    flags = (CLONE_NEWNET if net else 0) | (CLONE_NEWNS if tmp else 0)
+    if flags and libc.unshare(flags) != 0:
+        os._exit(120)
+    if tmp:
+        if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+            os._exit(121)
+        for target, opts in (("/tmp", "mode=1777," + sizes["/tmp"]),
+                             ("/var/tmp", "mode=1777," + sizes["/var/tmp"]),
+                             ("/dev/shm", "mode=1777," + sizes["/dev/shm"]),
+                             ("/run/lock", "mode=1777," + sizes["/run/lock"]),
+                             (scratch, "mode=700,uid=%d,gid=%d,%s" % (uid, gid, sizes["scratch"]))):
+            if os.path.isdir(target) and libc.mount(b"tmpfs", target.encode(), b"tmpfs",
+                                                    MS_NOSUID | MS_NODEV, opts.encode()) != 0:
+                os._exit(122)
+    for res, value in ((resource.RLIMIT_AS, lim["memory_mb"] << 20),
+                       (resource.RLIMIT_CPU, lim["cpu_seconds"]),
+                       (resource.RLIMIT_NPROC, lim["processes"]),
+                       (resource.RLIMIT_FSIZE, lim["file_mb"] << 20),
+                       (resource.RLIMIT_NOFILE, lim["open_files"]),
+                       (resource.RLIMIT_CORE, 0)):
+        resource.setrlimit(res, (value, value))
+    if spec["drop"]:
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+        if os.getuid() != uid or os.geteuid() != uid:
+            os._exit(123)
+    if spec["no_new_privs"] and not _set_no_new_privs():
+        os._exit(124)
+    if filt is not None and not _install_seccomp(filt):
+        os._exit(125)
 
 
 EXIT_REASONS = {120: "could not create the sandbox namespaces", 121: "could not make mounts private",

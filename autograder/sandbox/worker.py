@@ -2,7 +2,9 @@
 
 Started by the harness as a fresh interpreter (``python -I -B worker.py CONFIG``),
 never forked from it, from a copy of this file and ``codec.py`` in the worker's
-own directory. It reads request frames from one pipe, answers on another, and
+own directory; or forked from a pre-imported template (``template.py``: a clean
+interpreter that imported NumPy and torch and nothing of any grading), which
+confines the child the same way and then calls ``main``. It reads request frames from one pipe, answers on another, and
 knows nothing of the tests: it receives a target ("package.module:qualname")
 and arguments, and returns the value or the student's error.
 
@@ -176,18 +178,20 @@ def _install_import_rules(forbid, guarded):
         return
     getframe = sys._getframe
 
+    def check_guarded(top, frame):
+        for files, modules, msg in rules:
+            if top in modules:
+                while frame is not None:
+                    if frame.f_code.co_filename in files:
+                        raise ImportError(msg.replace("{module}", top))
+                    frame = frame.f_back
+
     def hook(event, args):
         if event == "import":
             top = str(args[0]).split(".")[0]
             if top in banned:
                 raise ImportError(message.replace("{module}", top))
-            for files, modules, msg in rules:
-                if top in modules:
-                    frame = getframe(1)
-                    while frame is not None:
-                        if frame.f_code.co_filename in files:
-                            raise ImportError(msg.replace("{module}", top))
-                        frame = frame.f_back
+            check_guarded(top, getframe(1))
         elif dirs and event in ("open", "ctypes.dlopen", "os.exec", "os.posix_spawn"):
             path = args[0]
             if isinstance(path, (bytes, str)):
@@ -196,6 +200,26 @@ def _install_import_rules(forbid, guarded):
                     raise ImportError(message.replace("{module}", "/".join(sorted(banned))))
 
     sys.addaudithook(hook)
+    # A worker forked from a template may already hold a guarded module: importing it again raises no
+    # audit event, so the import statement and importlib.import_module check the rule themselves.
+    preloaded = {m for _, modules, _ in rules for m in modules if m in sys.modules}
+    if preloaded:
+        import builtins
+
+        real_import, real_import_module = builtins.__import__, importlib.import_module
+
+        def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+            if level == 0 and str(name).split(".")[0] in preloaded:
+                check_guarded(str(name).split(".")[0], getframe(1))
+            return real_import(name, globals, locals, fromlist, level)
+
+        def guarded_import_module(name, package=None):
+            if not str(name).startswith(".") and str(name).split(".")[0] in preloaded:
+                check_guarded(str(name).split(".")[0], getframe(1))
+            return real_import_module(name, package)
+
+        builtins.__import__ = guarded_import
+        importlib.import_module = guarded_import_module
 
 
 def _file_tracer(roots):
@@ -220,14 +244,16 @@ def _file_tracer(roots):
     return touched, tracer
 
 
-def main(argv):
+def main(argv, codec=None, fds=None):
+    """argv[1]: the config file. A worker forked from a template (``template.py``) gets the codec
+    module it imported and its pipes' descriptors (which are numbered anew when they are handed over)."""
     with open(argv[1], encoding="utf-8") as fh:
         config = json.load(fh)
     if config.get("blocked_modules"):
         sys.meta_path.insert(0, _Blocker(config["blocked_modules"]))
     _install_import_rules(config.get("forbid"), config.get("guarded"))
-    codec = _load_codec()
-    req_fd, rep_fd = config["request_fd"], config["reply_fd"]
+    codec = codec or _load_codec()
+    req_fd, rep_fd = fds or (config["request_fd"], config["reply_fd"])
     roots = [os.path.realpath(p) for p in config["student_paths"]]
     for path in reversed(config["sys_path"]):
         sys.path.insert(0, path)
