@@ -10,15 +10,18 @@ For each assignment, through the real ``run_autograder``:
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from .config import Kit, _load_toml
+from .config import Kit, _load_toml, load_file
+from .harness import start_templates, templates_env
 from .local import prepare_source, run_autograder
 
 
@@ -244,6 +247,54 @@ def merge_with_reference(reference: dict, partial: dict) -> dict:
     return data
 
 
+class _Heartbeat:
+    """The progress callback, plus a line naming what is being graded whenever ``every`` seconds passed
+    without one (so that a self-check is never silent for long)."""
+
+    def __init__(self, say, aid: str, every: float = 25.0):
+        self.say, self.aid, self.every = say, aid, every
+        self.t0 = self.last = time.monotonic()
+        self.running: dict = {}
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def __call__(self, line: str) -> None:
+        with self.lock:
+            self.last = time.monotonic()
+            self.say(line)
+
+    @contextlib.contextmanager
+    def busy(self, label: str):
+        with self.lock:
+            self.running[threading.get_ident()] = (label, time.monotonic())
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.running.pop(threading.get_ident(), None)
+
+    def _beat(self) -> None:
+        while not self.done.wait(1.0):
+            now = time.monotonic()
+            if now - self.last >= self.every:
+                with self.lock:
+                    what = ", ".join("%s (for %.0f s)" % (label, now - t) for label, t in self.running.values())
+                self("%s: still grading %s (%.0f s)" % (self.aid, what or "...", now - self.t0))
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+
+
+def _busy(say, label: str):
+    return say.busy(label) if isinstance(say, _Heartbeat) else contextlib.nullcontext()
+
+
 def check_assignment(kit: Kit, aid: str, zip_path: str | None = None, workers: int = 2, seeds: int = 5,
                      progress=None, mistakes: list | None = None, variants: list | None = None,
                      full: bool = False) -> dict:
@@ -258,91 +309,106 @@ def check_assignment(kit: Kit, aid: str, zip_path: str | None = None, workers: i
     a = kit.assignment(aid)
     mistakes = load_mistakes(kit, aid) if mistakes is None else mistakes
     variants = load_variants(kit, aid) if variants is None else variants
-    extra = list(range(1, max(1, seeds)))
-    say = progress or (lambda line: None)
-    with tempfile.TemporaryDirectory(prefix="agk-check-") as tmp:
+    say = _Heartbeat(progress, aid) if progress else (lambda line: None)
+    with tempfile.TemporaryDirectory(prefix="agk-check-") as tmp, (say if progress else contextlib.nullcontext()):
         say("%s: preparing the autograder source and %d candidates" % (aid, 2 + len(mistakes) + len(variants)))
         source = prepare_source(kit, aid, os.path.join(tmp, "source"), zip_path)
-        jobs = []
-        ref = os.path.join(tmp, "cand", "reference")
-        _copy_required(kit.path("solutions", aid), a.required_files + a.optional_files, ref)
-        jobs.append(("reference", ref, None))
-        starter = os.path.join(tmp, "cand", "starter")
-        _copy_required(kit.path("student_starter", aid), a.required_files, starter)
-        jobs.append(("starter", starter, None))
-        for kind, entries in (("mistake", mistakes), ("variant", variants)):
-            for m in entries:
-                d = os.path.join(tmp, "cand", "%s-%s" % (kind, m["id"]))
-                make_mistake(kit, aid, m, d)
-                jobs.append((kind, d, m))
-        counter = {"done": 0}
-        t_start = time.monotonic()
-        affected = {}
+        # one pre-imported template for every grading of this check: pytest and the workers are forked from
+        # it instead of starting interpreters that import torch (each grading still gets fresh processes)
+        templates = start_templates(source, load_file(os.path.join(source, "assignment.json")))
+        shared_env = templates_env(templates)
+        try:
+            return _check(kit, aid, a, tmp, source, shared_env, mistakes, variants, seeds, workers, full, say)
+        finally:
+            for t in templates:
+                t.close()
 
-        def grade_one(kind, sub, m, seed=None, select=None, trace=False):
-            tag = os.path.basename(sub) + ("" if seed is None else "-seed%d" % seed)
-            root = os.path.join(tmp, "roots", tag)
-            os.makedirs(root)
-            env = {"AUTOGRADER_SELECT": json.dumps(select)} if select is not None else {}
-            if trace:
-                env["AUTOGRADER_TRACE"] = "1"
+
+def _check(kit, aid, a, tmp, source, shared_env, mistakes, variants, seeds, workers, full, say) -> dict:
+    extra = list(range(1, max(1, seeds)))
+    jobs = []
+    ref = os.path.join(tmp, "cand", "reference")
+    _copy_required(kit.path("solutions", aid), a.required_files + a.optional_files, ref)
+    jobs.append(("reference", ref, None))
+    starter = os.path.join(tmp, "cand", "starter")
+    _copy_required(kit.path("student_starter", aid), a.required_files, starter)
+    jobs.append(("starter", starter, None))
+    for kind, entries in (("mistake", mistakes), ("variant", variants)):
+        for m in entries:
+            d = os.path.join(tmp, "cand", "%s-%s" % (kind, m["id"]))
+            make_mistake(kit, aid, m, d)
+            jobs.append((kind, d, m))
+    counter = {"done": 0}
+    t_start = time.monotonic()
+    affected = {}
+
+    def grade_one(kind, sub, m, seed=None, select=None, trace=False):
+        tag = os.path.basename(sub) + ("" if seed is None else "-seed%d" % seed)
+        root = os.path.join(tmp, "roots", tag)
+        os.makedirs(root)
+        env = dict(shared_env)
+        if select is not None:
+            env["AUTOGRADER_SELECT"] = json.dumps(select)
+        if trace:
+            env["AUTOGRADER_TRACE"] = "1"
+        with _busy(say, "%s%s" % (tag, " (%d tests)" % len(select) if select is not None else "")):
             data = run_autograder(source, sub, os.path.join(root, "results"), root, seed=seed, public_seed=seed,
                                   env=env)
-            data.pop("_harness_log", None)
-            return data
+        data.pop("_harness_log", None)
+        return data
 
-        def first(job):
-            kind, sub, m = job
-            keys = affected.get(id(job))
-            data = grade_one(kind, sub, m, select=keys, trace=kind == "reference" and not full)
-            if keys is not None:
-                data = merge_with_reference(outcomes_ref[0].data, data)
-            problems = judge(kind, data, m)
-            total = sum(t["max_score"] for t in data.get("tests", []))
-            label = kind if m is None else m["id"]
-            counter["done"] += 1
-            say("%s: %d/%d %s %s: %.1f/%.1f %s%s (%.0f s)" % (
-                aid, counter["done"], len(jobs), kind, "" if m is None else m["id"], data.get("score", 0.0), total,
-                "ok" if not problems else "PROBLEM",
-                "" if keys is None else ", graded on the %d tests that run its files" % len(keys),
-                time.monotonic() - t_start))
-            return Outcome(label, data.get("score", 0.0), total, not problems, problems, data)
+    def first(job):
+        kind, sub, m = job
+        keys = affected.get(id(job))
+        data = grade_one(kind, sub, m, select=keys, trace=kind == "reference" and not full)
+        if keys is not None:
+            data = merge_with_reference(outcomes_ref[0].data, data)
+        problems = judge(kind, data, m)
+        total = sum(t["max_score"] for t in data.get("tests", []))
+        label = kind if m is None else m["id"]
+        counter["done"] += 1
+        say("%s: %d/%d %s %s: %.1f/%.1f %s%s (%.0f s)" % (
+            aid, counter["done"], len(jobs), kind, "" if m is None else m["id"], data.get("score", 0.0), total,
+            "ok" if not problems else "PROBLEM",
+            "" if keys is None else ", graded on the %d tests that run its files" % len(keys),
+            time.monotonic() - t_start))
+        return Outcome(label, data.get("score", 0.0), total, not problems, problems, data)
 
-        outcomes_ref = [first(jobs[0])]
-        if not full and outcomes_ref[0].ok:
-            for job in jobs[2:]:
-                affected[id(job)] = affected_keys(outcomes_ref[0].data, job[2])
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            outcomes = outcomes_ref + list(pool.map(first, jobs[1:]))
-        reruns = []
-        for job, o in zip(jobs, outcomes):
-            kind, sub, m = job
-            keys = rerun_keys(kind, o.data, m) if o.ok else []
-            if affected.get(id(job)) is not None:
-                keys = [k for k in keys if k in affected[id(job)]]
-            if keys:
-                reruns += [(kind, sub, m, o, seed, keys) for seed in extra]
-        if reruns:
-            say("%s: %d re-runs of the seeded tests on seeds %s" % (aid, len(reruns), ", ".join(map(str, extra))))
-        counter["done"] = 0
+    outcomes_ref = [first(jobs[0])]
+    if not full and outcomes_ref[0].ok:
+        for job in jobs[2:]:
+            affected[id(job)] = affected_keys(outcomes_ref[0].data, job[2])
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        outcomes = outcomes_ref + list(pool.map(first, jobs[1:]))
+    reruns = []
+    for job, o in zip(jobs, outcomes):
+        kind, sub, m = job
+        keys = rerun_keys(kind, o.data, m) if o.ok else []
+        if affected.get(id(job)) is not None:
+            keys = [k for k in keys if k in affected[id(job)]]
+        if keys:
+            reruns += [(kind, sub, m, o, seed, keys) for seed in extra]
+    if reruns:
+        say("%s: %d re-runs of the seeded tests on seeds %s" % (aid, len(reruns), ", ".join(map(str, extra))))
+    counter["done"] = 0
 
-        def again(job):
-            kind, sub, m, o, seed, keys = job
-            data = grade_one(kind, sub, m, seed=seed, select=keys)
-            problems = judge_rerun(kind, o.data, data, m, seed)
-            counter["done"] += 1
-            if problems or counter["done"] % 10 == 0 or counter["done"] == len(reruns):
-                say("%s: re-run %d/%d %s %s seed %d: %s (%.0f s)" % (
-                    aid, counter["done"], len(reruns), kind, "" if m is None else m["id"], seed,
-                    "ok" if not problems else "PROBLEM", time.monotonic() - t_start))
-            return o, seed, problems
+    def again(job):
+        kind, sub, m, o, seed, keys = job
+        data = grade_one(kind, sub, m, seed=seed, select=keys)
+        problems = judge_rerun(kind, o.data, data, m, seed)
+        counter["done"] += 1
+        if problems or counter["done"] % 10 == 0 or counter["done"] == len(reruns):
+            say("%s: re-run %d/%d %s %s seed %d: %s (%.0f s)" % (
+                aid, counter["done"], len(reruns), kind, "" if m is None else m["id"], seed,
+                "ok" if not problems else "PROBLEM", time.monotonic() - t_start))
+        return o, seed, problems
 
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for o, seed, problems in pool.map(again, reruns):
-                o.seeds.append(seed)
-                if problems:
-                    o.ok = False
-                    o.problems += problems
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for o, seed, problems in pool.map(again, reruns):
+            o.seeds.append(seed)
+            if problems:
+                o.ok = False
+                o.problems += problems
     n_m = len(mistakes)
     return {"assignment": aid, "reference": outcomes[0], "starter": outcomes[1], "mistakes": outcomes[2:2 + n_m],
             "variants": outcomes[2 + n_m:], "seeds": 1 + len(extra)}

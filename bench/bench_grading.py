@@ -46,6 +46,8 @@ if ROOT not in sys.path:
 
 from autograder.build import autograder_tree, build_zips  # noqa: E402
 from autograder.config import Kit  # noqa: E402
+from autograder.config import load_file  # noqa: E402
+from autograder.harness import start_templates, template_sets, templates_env  # noqa: E402
 from autograder.local import SAMPLE_METADATA, run_autograder  # noqa: E402
 
 GRADESCOPE_MEMORY_MB = 768      # Gradescope's default memory limit
@@ -103,9 +105,10 @@ def _argv(pid: int) -> bytes:
 def descendants(root: int) -> dict:
     """{pid: (rss bytes, command name)} of every live descendant of ``root`` (not ``root`` itself).
 
-    A child with its parent's command line has been forked (or vforked) and has
-    not yet exec'd: it shares its parent's memory, so it is left out (its own
-    children, if any, are still counted).
+    A child with its parent's command line and name has been forked (or vforked)
+    and has not yet exec'd: it shares its parent's memory, so it is left out (its
+    own children, if any, are still counted). A template's children (pytest, the
+    workers) rename themselves, so they are counted.
     """
     info = {}
     for name in os.listdir("/proc"):
@@ -117,10 +120,10 @@ def descendants(root: int) -> dict:
     for pid, (ppid, _, _) in info.items():
         children.setdefault(ppid, []).append(pid)
     out, todo = {}, list(children.get(root, []))
-    argv = {root: _argv(root)}
+    argv = {root: (_argv(root), (_stat(str(root)) or (0, 0, None))[2])}
     while todo:
         pid = todo.pop()
-        argv[pid] = _argv(pid)
+        argv[pid] = (_argv(pid), info[pid][2])  # a template's children are renamed (agk-pytest, agk-worker)
         if argv[pid] != argv.get(info[pid][0]):
             out[pid] = info[pid][1:]
         todo.extend(children.get(pid, []))
@@ -161,10 +164,22 @@ class TreeSampler(threading.Thread):
         self.join()
 
 
-def measured(fn, interval: float) -> tuple:
-    """Run ``fn()`` and return (its value, figures of the child process tree)."""
+def process_cpu(pid: int) -> float:
+    """CPU seconds of a live process and of the children it has waited for (utime, stime, cutime, cstime)."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as fh:
+            rest = fh.read().decode("ascii", "replace").rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(v) for v in rest[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(fn, interval: float, live=()) -> tuple:
+    """Run ``fn()`` and return (its value, figures of the child process tree). ``live``: pids of long-lived
+    children (a shared template) whose CPU, and their children's, counts while they run."""
     sampler = TreeSampler(interval)
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    l0 = sum(process_cpu(pid) for pid in live)
     t0 = time.perf_counter()
     sampler.start()
     try:
@@ -173,13 +188,17 @@ def measured(fn, interval: float) -> tuple:
         sampler.stop()
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime) + sum(process_cpu(pid) for pid in live) - l0
     return value, {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": sampler.peak_rss / 2**20,
                    "peak_pss_mb": sampler.peak_pss / 2**20, "max_processes": sampler.max_procs,
                    "samples": sampler.samples, "peak_parts": sampler.peak_parts}
 
 
-# ---------------------------------------------------------------- the two modes
+# ---------------------------------------------------------------- the modes
+MODES = (("exec", "run_autograder, every process started by exec (AUTOGRADER_NO_TEMPLATE=1): the grader before templates"),
+         ("template", "run_autograder as on Gradescope: the harness starts its template, forks pytest and the workers"),
+         ("shared", "run_autograder with a template shared by every run (a self-check or a batch)"),
+         ("in-process", "one pytest process, student code imported in it (no harness, no worker)"))
 def copy_required(kit: Kit, aid: str, dest: str) -> None:
     """The reference submission: the required files from solutions/<aid>."""
     a = kit.assignment(aid)
@@ -201,13 +220,12 @@ def score_of(data: dict) -> tuple:
     return float(data.get("score", 0.0)), float(sum(t["max_score"] for t in tests)), len(tests)
 
 
-def run_sandboxed(tree: str, submission: str, work: str, i: int, python: str = None) -> dict:
-    root = os.path.join(work, "root-%d" % i)
-    os.makedirs(root)
+def run_sandboxed(tree: str, submission: str, work: str, i: int, python: str = None, env=None) -> dict:
+    root = tempfile.mkdtemp(prefix="root-%d-" % i, dir=work)
     with open(os.path.join(root, "submission_metadata.json"), "w", encoding="utf-8") as fh:
         json.dump(SAMPLE_METADATA, fh)
     data = run_autograder(tree, submission, os.path.join(root, "results"), root, python=python,
-                          timeout=GRADESCOPE_TIMEOUT_S)
+                          timeout=GRADESCOPE_TIMEOUT_S, env=env)
     data.pop("_harness_log", None)
     return data
 
@@ -289,14 +307,30 @@ def main(argv=None) -> int:
         package_dir = os.path.join(work, "graded")
         graded_package(kit, aid, tree, package_dir)
 
-        modes = {"sandbox": [], "in-process": []}
+        a = load_file(os.path.join(tree, "assignment.json"))
+        shared, live, template_fig = [], [], {}
+        modes = {label: [] for label, _ in MODES}
         problems = []
-        for label, fn in (("sandbox", lambda i: run_sandboxed(tree, submission, work, i, args.python)),
-                          ("in-process", lambda i: run_inprocess(tree, package_dir, work, i, args.python))):
+        runs = {"exec": lambda i: run_sandboxed(tree, submission, work, i, args.python, env={"AUTOGRADER_NO_TEMPLATE": "1"}),
+                "template": lambda i: run_sandboxed(tree, submission, work, i, args.python),
+                "shared": lambda i: run_sandboxed(tree, submission, work, i, args.python, env=templates_env(shared)),
+                "in-process": lambda i: run_inprocess(tree, package_dir, work, i, args.python)}
+        for label, _ in MODES:
+            fn = runs[label]
+            if label == "shared":  # started now, so that the other modes' figures do not include it
+                t0 = time.perf_counter()
+                shared += start_templates(tree, a, python=args.python)
+                shared_ok = bool(shared) and all(t.ready() for t in shared)
+                live = [t.proc.pid for t in shared]
+                template_fig = {"wall_s": time.perf_counter() - t0, "cpu_s": sum(process_cpu(p) for p in live),
+                                "modules": template_sets(a), "ready": shared_ok}
+                print("  started the shared template(s) in %.2f s wall, %.2f s CPU (%s)" % (
+                    template_fig["wall_s"], template_fig["cpu_s"], "ready" if shared_ok else "NOT READY: runs exec"))
             for i in range(n):
-                data, fig = measured(lambda: fn(i), args.interval)
+                data, fig = measured(lambda: fn(i), args.interval, live=live if label == "shared" else ())
                 score, total, ntests = score_of(data)
-                fig.update(score=score, max_score=total, tests=ntests)
+                fig.update(score=score, max_score=total, tests=ntests,
+                           processes=(data.get("extra_data") or {}).get("workers"))
                 modes[label].append(fig)
                 print("  %-10s run %d: %6.2f s wall  %6.2f s CPU  peak RSS %6.1f MB (PSS %6.1f MB, %d processes)"
                       "  score %.2f / %.2f"
@@ -307,6 +341,9 @@ def main(argv=None) -> int:
                     problems.append("%s run %d scored %.2f / %.2f (%s)" % (
                         label, i + 1, score, total,
                         "failed: " + "; ".join(failed) if failed else (data.get("output") or "")[:300]))
+            if label == "shared":
+                for t in shared:
+                    t.close()
 
         zip_times = []
         for i in range(n):
@@ -316,27 +353,35 @@ def main(argv=None) -> int:
             zip_times.append(time.perf_counter() - t0)
         zip_sizes = {os.path.basename(p): os.path.getsize(p) for p in paths}
 
-    sb, ip = summarise(modes["sandbox"]), summarise(modes["in-process"])
-    ratio_wall = sb["median_wall_s"] / ip["median_wall_s"] if ip["median_wall_s"] else float("nan")
-    ratio_cpu = sb["median_cpu_s"] / ip["median_cpu_s"] if ip["median_cpu_s"] else float("nan")
+    summary = {label: summarise(runs) for label, runs in modes.items()}
+    base = summary["exec"]
 
     print()
-    print("%s, %d run(s) per mode" % (aid, n))
-    print("%-11s %14s %13s %16s %16s" % ("mode", "median wall s", "median CPU s", "max peak RSS MB",
-                                          "max peak PSS MB"))
-    for label, s in (("sandbox", sb), ("in-process", ip)):
-        print("%-11s %14.2f %13.2f %16.1f %16.1f" % (label, s["median_wall_s"], s["median_cpu_s"],
-                                                     s["max_peak_rss_mb"], s["max_peak_pss_mb"]))
-    print("sandbox / in-process: wall x%.2f, CPU x%.2f" % (ratio_wall, ratio_cpu))
-    print("peak RSS of the sandboxed run: %.1f MB = %.0f%% of Gradescope's default %d MB (summed RSS counts "
-          "shared pages once in every process that maps them; PSS splits them)"
-          % (sb["max_peak_rss_mb"], 100 * sb["max_peak_rss_mb"] / GRADESCOPE_MEMORY_MB, GRADESCOPE_MEMORY_MB))
-    print("CPU of the sandboxed run at Gradescope's default %.1f vCPU: about %.1f s (CPU s / %.1f), against "
-          "a %d s timeout" % (GRADESCOPE_VCPU, sb["median_cpu_s"] / GRADESCOPE_VCPU, GRADESCOPE_VCPU,
-                              GRADESCOPE_TIMEOUT_S))
-    worst = max(modes["sandbox"], key=lambda r: r["peak_rss_mb"])
-    print("processes at the sandboxed run's RSS peak: %s" % ", ".join(
-        "%s %.1f MB" % (label, mb) for label, mb in worst["peak_parts"]))
+    print("%s, %d run(s) per mode; ratios against the exec mode (the grader before templates), same process"
+          % (aid, n))
+    print("%-11s %14s %13s %16s %16s %12s" % ("mode", "median wall s", "median CPU s", "max peak RSS MB",
+                                               "max peak PSS MB", "CPU ratio"))
+    for label, text in MODES:
+        s_ = summary[label]
+        print("%-11s %14.2f %13.2f %16.1f %16.1f %12s" % (
+            label, s_["median_wall_s"], s_["median_cpu_s"], s_["max_peak_rss_mb"], s_["max_peak_pss_mb"],
+            "x%.2f" % (s_["median_cpu_s"] / base["median_cpu_s"]) if base["median_cpu_s"] else "-"))
+    for label, text in MODES:
+        print("  %-10s %s" % (label, text))
+    print("the shared template's own start: %.2f s wall, %.2f s CPU, paid once per self-check or batch"
+          % (template_fig["wall_s"], template_fig["cpu_s"]))
+    sb = summary["template"]
+    print("peak PSS of a Gradescope grading (template mode): %.1f MB = %.0f%% of Gradescope's default %d MB "
+          "(peak summed RSS %.1f MB counts shared pages once in every process that maps them)"
+          % (sb["max_peak_pss_mb"], 100 * sb["max_peak_pss_mb"] / GRADESCOPE_MEMORY_MB, GRADESCOPE_MEMORY_MB,
+             sb["max_peak_rss_mb"]))
+    print("CPU of a Gradescope grading (template mode) at its default %.1f vCPU: about %.1f s (CPU s / %.1f), "
+          "against a %d s timeout" % (GRADESCOPE_VCPU, sb["median_cpu_s"] / GRADESCOPE_VCPU, GRADESCOPE_VCPU,
+                                      GRADESCOPE_TIMEOUT_S))
+    for label in ("exec", "template"):
+        worst = max(modes[label], key=lambda r: r["peak_rss_mb"])
+        print("processes at the %s run's RSS peak: %s" % (label, ", ".join(
+            "%s %.1f MB" % (name, mb) for name, mb in worst["peak_parts"])))
     print("build both zips: median %.2f s (%s)" % (statistics.median(zip_times), ", ".join(
         "%s %.0f kB" % (k, v / 1024) for k, v in sorted(zip_sizes.items()))))
     for label, runs in modes.items():
@@ -349,9 +394,8 @@ def main(argv=None) -> int:
     if args.json:
         report = {"date": time.strftime("%Y-%m-%d"), "assignment": aid, "repeat": n, "interval_s": args.interval,
                   "machine": mach, "autograder_tree_s": tree_s,
-                  "sandbox": {"summary": sb, "runs": modes["sandbox"]},
-                  "in_process": {"summary": ip, "runs": modes["in-process"]},
-                  "ratio_sandbox_over_inprocess": {"wall": ratio_wall, "cpu": ratio_cpu},
+                  "modes": {label: {"summary": summary[label], "runs": modes[label]} for label in modes},
+                  "shared_template_start": template_fig,
                   "gradescope_defaults": {"memory_mb": GRADESCOPE_MEMORY_MB, "timeout_s": GRADESCOPE_TIMEOUT_S,
                                           "vcpu": GRADESCOPE_VCPU},
                   "build_zips": {"median_s": statistics.median(zip_times), "runs_s": zip_times,

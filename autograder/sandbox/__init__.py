@@ -276,7 +276,8 @@ class Sandbox:
                 from .isolation import IsolationError, check_python_reachable
 
                 try:
-                    check_python_reachable(self.python, self.confinement)
+                    if not self._check_by_fork(wd):
+                        check_python_reachable(self.python, self.confinement)
                 except IsolationError as exc:  # loud, and never a fallback to running as root
                     os.close(req_r), os.close(req_w), os.close(rep_r), os.close(rep_w)
                     raise SandboxError("sandbox error, not caused by your code: %s" % exc) from None
@@ -314,6 +315,33 @@ class Sandbox:
         _set_nonblocking(req_w)
         _set_nonblocking(rep_r)
         self._imported = set()
+
+    def _check_by_fork(self, wd: str) -> bool:
+        """The reachability check done by a confined child of the template (milliseconds, no interpreter
+        start): True when it passed, False when there is no template to ask. Raises IsolationError."""
+        from . import template as tpl
+        from .isolation import IsolationError
+
+        dirs = [d for d in (self.template or "").split(os.pathsep) if d]
+        if not dirs or tpl.disabled() or not tpl.can_fork_worker(dirs[0], self.python):
+            return False
+        log_path = os.path.join(wd, "check.log")
+        with open(log_path, "wb") as log:
+            try:
+                child = tpl.spawn(dirs[0], {"kind": "check", "env": {"PATH": "/usr/bin:/bin"},
+                                            "confine": self.confinement.spec(os.path.join(wd, "scratch"))},
+                                  fds=(log.fileno(), log.fileno()))
+            except tpl.TemplateError:
+                return False
+        code = child.wait(timeout=60)
+        if code != 0:
+            with open(log_path, encoding="utf-8", errors="replace") as fh:
+                detail = (fh.read().strip().splitlines() or ["exit status %s" % code])[-1]
+            raise IsolationError(
+                "the sandbox worker cannot read %s's files as uid %d (%s). Every folder above the interpreter and "
+                "its site-packages must be readable and traversable by other users; set AUTOGRADER_WORKER_PYTHON "
+                "to such a venv. Student code was NOT run as root." % (self.python, self.confinement.uid, detail))
+        return True
 
     def _fork(self, wd: str, config_path: str, log, req_r: int, rep_w: int):
         """A worker forked from the template, set up and confined exactly as an exec'd one; None when

@@ -9,7 +9,9 @@ interpreter (``python -I -B template.py DIR LIFELINE MODULES``, started with a c
 - ``kind = "pytest"``: a child that becomes the harness's pytest process (trusted code: the tests);
 - ``kind = "worker"``: a child that confines itself exactly as an exec'd worker does (namespaces,
   private tmpfs, rlimits, the sandbox uid, no_new_privs, seccomp: ``isolation.confine``) and then
-  runs the worker loop on the pipes it was handed.
+  runs the worker loop on the pipes it was handed;
+- ``kind = "check"``: a child confined the same way that checks the sandbox uid can read the
+  interpreter and the imported packages (what ``check_python_reachable`` checks for an exec'd worker).
 
 What keeps it safe:
 
@@ -92,10 +94,16 @@ def can_fork_worker(directory: str, python: str, banned=()) -> bool:
     desc = info(directory)
     if not desc:
         return False
-    if os.path.realpath(python) != os.path.realpath(desc.get("executable", "")):
+    if _venv_path(python) != _venv_path(desc.get("executable", "")):
         return False
     loaded = set(desc.get("modules", ()))
     return not any(m.split(".")[0] in loaded for m in banned)
+
+
+def _venv_path(python: str) -> str:
+    """An interpreter's path with its folders resolved but not the file: a venv's bin/python links to the
+    base interpreter, and two venvs (say, one and its world-readable mirror) must not compare equal."""
+    return os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(python))), os.path.basename(python))
 
 
 class Child:
@@ -312,6 +320,10 @@ def serve(directory: str, lifeline: int, modules) -> int:
     if "torch" in sys.modules:
         _warm_up(sys.modules["torch"])
 
+    import gc
+
+    gc.collect()
+    gc.freeze()  # the imports' objects: never scanned by a child's collections (pytest runs a few), nor copied
     if _threads() != 1:
         _write_atomic(os.path.join(directory, FAILED), "the template has %d threads after its imports; forking "
                       "it is unsafe, so every process starts by exec\n" % _threads())
@@ -468,6 +480,8 @@ def _child(conn: socket.socket) -> int:
         return _run_worker(conn, request, rest)
     if request["kind"] == "pytest":
         return _run_pytest(conn, request)
+    if request["kind"] == "check":
+        return _run_check(conn, request)
     raise ValueError("unknown kind %r" % request["kind"])
 
 
@@ -488,6 +502,27 @@ def _run_worker(conn: socket.socket, request: dict, pipes: list) -> int:
     conn.send(b'{"ready": true}')
     conn.close()  # nothing of the template is left to student code but its pipes
     return worker.main(sys.argv, codec=codec, fds=tuple(pipes))
+
+
+def _run_check(conn: socket.socket, request: dict) -> int:
+    """Confined as a worker would be: can this uid read the interpreter and the imported packages' files
+    (a forked worker imports more of them lazily)? Exit 0, or 1 with the reason on stderr."""
+    from autograder.sandbox import isolation
+
+    os.chdir("/")
+    isolation.confine(request["confine"])
+    conn.send(b'{"ready": true}')
+    conn.close()
+    paths = [sys.executable] + [getattr(sys.modules.get(name), "__file__", None) for name in ("numpy", "torch")]
+    for path in filter(None, paths):
+        try:
+            with open(path, "rb") as fh:
+                fh.read(1)
+            os.listdir(os.path.dirname(path))
+        except OSError as exc:
+            sys.stderr.write("%s\n" % exc)
+            return 1
+    return 0
 
 
 def _run_pytest(conn: socket.socket, request: dict) -> int:
