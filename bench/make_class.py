@@ -3,10 +3,12 @@
     .venv/bin/python bench/make_class.py a1_neural_nets DEST [--n 200] [--seed 0]
 
 Each submission is the reference, the starter, one catalogued mistake
-(``mistakes.toml``) or a hostile variant, with a per-student comment line (so every
-submission has its own seed), laid out the ways students upload: the package
-folder, the files nested under extra folders, a zip inside the folder, or a bare
-.zip. Each folder carries a ``submission_metadata.json`` like Gradescope's.
+(``mistakes.toml``), a hostile variant, or the reference with files missing, with a
+per-student comment line (so every submission has its own seed), laid out the ways
+students upload: the package folder, the files nested under extra folders, a zip
+inside the folder, or a bare .zip. Each folder carries a ``submission_metadata.json``
+like Gradescope's. The HTML-injection variant also has markup in its student name (its
+layout is always a folder, so the name is there).
 
 ``make_class`` returns the list of {key, variant, layout} so a test knows what
 each submission should score.
@@ -34,7 +36,14 @@ HOSTILE = {
                                "    try:\n        json.dump({'score': 1e6, 'tests': []}, open(_p, 'w'))\n"
                                "    except OSError:\n        pass\n", "full"),
     "hostile-print-flood": ("print('x' * (4 << 20))\n", "full"),
+    # markup in what the student prints, in an error message and in the name: the web report must escape it
+    "hostile-html-injection": ("print('<script>alert(\"printed\")</script>')\n"
+                               "raise ImportError('<img src=x onerror=alert(1)>"
+                               "<script>alert(\"feedback\")</script>')\n", "low"),
 }
+HTML_NAME = '<script>alert("name")</script> <b>Student %d</b>'
+#: the reference with only its first required file: the report's "missing files" status
+MISSING = "missing-files"
 
 
 def _files(kit, aid, variant, mistakes):
@@ -46,6 +55,8 @@ def _files(kit, aid, variant, mistakes):
             files[rel] = fh.read()
     if variant in mistakes:
         files = apply_entry(files, mistakes[variant])
+    elif variant == MISSING:
+        files = {a.required_files[0]: files[a.required_files[0]]}
     elif variant in HOSTILE:
         first = a.required_files[0]
         files[first] = HOSTILE[variant][0] + files[first]
@@ -55,8 +66,8 @@ def _files(kit, aid, variant, mistakes):
 def make_class(kit: Kit, aid: str, dest: str, n: int = 200, seed: int = 0) -> list:
     rng = random.Random(seed)
     mistakes = {m["id"]: m for m in load_mistakes(kit, aid)}
-    variants = ["reference", "starter"] + list(mistakes) + list(HOSTILE)
-    weights = {"reference": 0.30, "starter": 0.08, **{m: 0.57 / max(len(mistakes), 1) for m in mistakes},
+    variants = ["reference", "starter", MISSING] + list(mistakes) + list(HOSTILE)
+    weights = {"reference": 0.30, "starter": 0.06, MISSING: 0.02, **{m: 0.57 / max(len(mistakes), 1) for m in mistakes},
                **{h: 0.05 / len(HOSTILE) for h in HOSTILE}}
     plan = variants[:n] + rng.choices(variants, weights=[weights[v] for v in variants], k=max(0, n - len(variants)))
     rng.shuffle(plan)
@@ -67,7 +78,10 @@ def make_class(kit: Kit, aid: str, dest: str, n: int = 200, seed: int = 0) -> li
         files = _files(kit, aid, variant, mistakes)
         files = {rel: "# %s, %s\n" % (key, aid) + text for rel, text in files.items()}
         layout = rng.choices(["folder", "nested", "zip-in-folder", "bare-zip"], weights=[5, 2, 2, 1])[0]
-        meta = {"users": [{"name": "Student %d" % i, "email": "%s@example.edu" % key, "sid": str(100000 + i)}]}
+        name = "Student %d" % i
+        if variant == "hostile-html-injection":
+            layout, name = "folder", HTML_NAME % i
+        meta = {"users": [{"name": name, "email": "%s@example.edu" % key, "sid": str(100000 + i)}]}
         if layout == "bare-zip":
             with zipfile.ZipFile(os.path.join(dest, key + ".zip"), "w") as zf:
                 for rel, text in files.items():
