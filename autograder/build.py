@@ -5,7 +5,8 @@ renamed into ``dist/`` only when complete.
 
 Student tree (``dist/<id>-student.zip``, one top folder ``<id>/``)::
 
-    README.md  assignment.json  conftest.py  pytest.ini  requirements.txt
+    README.md (the handout, its points table computed from the tests: see :mod:`autograder.points`)
+    assignment.json  conftest.py  pytest.ini  requirements.txt
     collect_submission.py  <package>/ (starter)
     tests/{public,probes,fixtures}/   (public tests, worker-side probes, the oracle's answers on fixed inputs)
     autograder/ (the grading runtime only: the same code that grades on Gradescope)
@@ -15,6 +16,9 @@ Autograder tree (``dist/<id>-autograder.zip``, files at the root as Gradescope w
     setup.sh  run_autograder  requirements.txt  assignment.json  conftest.py  pytest.ini
     salt  autograder/ (grading runtime)  starter/<package>/
     tests/ (public, hidden, probes, fixtures, and the instructor-only oracles.py and cases.py)
+
+``dist/<id>-entries.json`` lists the release's Gradescope entries; the next build compares its numbering
+with them and says which entries moved.
 
 No answer key reaches students: everything at the top of ``tests/`` (the oracles, the
 case builders) and ``tests/hidden/`` stays in the autograder zip. Of the engine, both
@@ -29,10 +33,11 @@ import json
 import os
 import shutil
 import stat
+import sys
 import tempfile
 import zipfile
 
-from . import fixturegen, pins
+from . import fixturegen, pins, points
 from .config import Assignment, Kit
 from .starter import IGNORED_DIRS, iter_files, stale_files
 
@@ -111,10 +116,14 @@ def _check_generated_fresh(kit: Kit, aid: str) -> None:
         raise BuildError(problem)
 
 
-def student_tree(kit: Kit, aid: str, dest: str) -> str:
-    """Assemble the student release of ``aid`` into the new folder ``dest``/<aid>; return it."""
+def student_tree(kit: Kit, aid: str, dest: str, entries: list | None = None) -> str:
+    """Assemble the student release of ``aid`` into the new folder ``dest``/<aid>; return it.
+
+    The handout becomes README.md with its points table computed from the tests (``entries``, the
+    Gradescope entries of :func:`points.collect`; collected here when not given)."""
     a = kit.assignment(aid)
     _check_generated_fresh(kit, aid)
+    readme = _student_readme(kit, aid, entries)
     root = os.path.join(dest, aid)
     os.makedirs(root)
     _copytree(kit.path("student_starter", aid, a.package), os.path.join(root, a.package))
@@ -122,9 +131,8 @@ def student_tree(kit: Kit, aid: str, dest: str) -> str:
         if name.endswith(".ipynb"):
             shutil.copy2(kit.path("student_starter", aid, name), os.path.join(root, name))
     _common(kit, a, root, include_hidden=False)
-    handout = kit.path("assignments", aid, "handout.md")
-    if os.path.exists(handout):
-        shutil.copy2(handout, os.path.join(root, "README.md"))
+    if readme is not None:
+        _write(os.path.join(root, "README.md"), readme)
     else:
         _write(os.path.join(root, "README.md"), "# %s\n\nRun the checks with `pytest`; build your upload with "
                "`python collect_submission.py`.\n" % a.title)
@@ -136,6 +144,16 @@ def student_tree(kit: Kit, aid: str, dest: str) -> str:
     _write(os.path.join(root, "collect_submission.py"), text)
     check_student_tree(kit, aid, root)
     return root
+
+
+def _student_readme(kit: Kit, aid: str, entries: list | None) -> str | None:
+    """The handout with its points table from the tests; BuildError when the committed table is stale."""
+    try:
+        if entries is None and points.has_table(kit, aid):
+            entries = points.collect(kit, aid)
+        return points.student_readme(kit, aid, entries or [])
+    except points.PointsError as exc:
+        raise BuildError(str(exc)) from None
 
 
 def autograder_tree(kit: Kit, aid: str, dest: str, salt: str | None = None) -> str:
@@ -211,14 +229,45 @@ def _all_files(tree: str) -> list:
     return sorted(out)
 
 
-def build_zips(kit: Kit, aid: str, dist: str) -> tuple:
-    """Write ``dist/<aid>-student.zip`` and ``dist/<aid>-autograder.zip``; return their paths."""
+def build_zips(kit: Kit, aid: str, dist: str, warn=None, strict_numbering: bool = False) -> tuple:
+    """Write ``dist/<aid>-student.zip``, ``dist/<aid>-autograder.zip`` and ``dist/<aid>-entries.json`` (the
+    Gradescope entries); return the zips' paths.
+
+    The entries are collected from the autograder tree (nothing is graded). When ``dist`` holds a previous
+    release of ``aid`` whose entries this one renumbers, ``warn`` (default: print to stderr) gets one line
+    per moved entry; with ``strict_numbering`` the build stops instead, before writing anything."""
     with tempfile.TemporaryDirectory() as tmp:
-        stu = student_tree(kit, aid, os.path.join(tmp, "student"))
-        student_zip = write_zip(os.path.dirname(stu), os.path.join(dist, "%s-student.zip" % aid))
         ag = autograder_tree(kit, aid, os.path.join(tmp, "autograder"))
+        try:
+            entries = points.collect_tree(ag, label="the autograder tree of %s" % aid)
+        except points.PointsError as exc:
+            raise BuildError(str(exc)) from None
+        stu = student_tree(kit, aid, os.path.join(tmp, "student"), entries=entries)
+        _check_numbering(dist, aid, entries, warn, strict_numbering)
+        student_zip = write_zip(os.path.dirname(stu), os.path.join(dist, "%s-student.zip" % aid))
         autograder_zip = write_zip(ag, os.path.join(dist, "%s-autograder.zip" % aid))
+        points.write_manifest(dist, aid, entries)
     return student_zip, autograder_zip
+
+
+def _check_numbering(dist: str, aid: str, entries: list, warn, strict: bool) -> None:
+    """Compare the Gradescope numbering with the previous release in ``dist`` (see :func:`points.renumbering`)."""
+    say = warn or (lambda line: print(line, file=sys.stderr, flush=True))
+    old, where = points.previous_entries(dist, aid)
+    if old is None:
+        if where:
+            say("warning: %s: no renumbering check: %s" % (aid, where))
+        return
+    moved = points.renumbering(old, entries)
+    if not moved:
+        return
+    if strict:
+        raise BuildError("%s: this release moves or removes %d Gradescope entr%s of the previous one in %s "
+                         "(first: %s); nothing was written. Keep the numbers (add tests at the end of their file), "
+                         "or build without --strict-numbering" % (aid, len(moved), "y" if len(moved) == 1 else "ies",
+                                                         dist, moved[0]))
+    for line in points.renumbering_message(aid, moved, os.path.relpath(where)):
+        say(line)
 
 
 def unpack_zip(zip_path: str, dest: str) -> str:

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from autograder import fixturegen, pins, scan
+from autograder import fixturegen, pins, points, scan
 from autograder.build import RUNTIME, STUDENT_TESTS, BuildError, build_zips, check_student_tree, unpack_zip
 from autograder.config import _load_toml
 from autograder.markers import normalize, solution_blocks
@@ -146,20 +146,35 @@ def reports(dist):
             for aid in KIT.assignment_ids()}
 
 
-def test_release_self_check_on_built_zips(reports):
+def test_release_self_check_on_built_zips(dist, reports):
     assert all_ok(reports.values()), format_report(list(reports.values()))
-    for aid, report in reports.items():  # the handout's points table adds up to what the grader awards
-        with open(KIT.path("assignments", aid, "handout.md"), encoding="utf-8") as fh:
-            total = [ln for ln in fh if ln.startswith("| **total**")]
-        assert total, "%s: handout.md has no '| **total** |' row in its points table" % aid
-        public, hidden = [float(c.strip(" *") or 0) for c in total[0].strip().strip("|").split("|")[-2:]]
-        assert public + hidden == report["reference"].max_score, (aid, public, hidden)
+    for aid, report in reports.items():
+        _check_points_against_grading(aid, dist[aid], report["reference"].data)
         assert len(report["mistakes"]) == len(report["variants"]) == 1 and report["seeds"] == SUITE_SEEDS
         for o in report["mistakes"]:  # caught by the public tests, on every seed
             assert caught_by_public(o.data) and o.score < o.max_score, (aid, o.label)
         assert all(v.score == v.max_score for v in report["variants"]), format_report([report])
         assert all(o.seeds == list(range(1, SUITE_SEEDS)) for o in [report["reference"], *report["variants"]]
                    if any((t.get("extra_data") or {}).get("seeded") for t in o.data["tests"]))
+
+
+def _check_points_against_grading(aid, zips, graded):
+    """The figures the build computed from the collected tests are those a real grading awards: the student README's
+    points table, rebuilt from the reference's results.json (each test's max_score, public or hidden), and the
+    release's entries (dist/<id>-entries.json: number, test, name, points, visibility) entry by entry."""
+    tests = graded["tests"]
+    awarded = [{"key": t["extra_data"]["key"], "number": t["number"], "points": t["max_score"], "name": t["name"],
+                "hidden": not t["extra_data"]["public"], "graded": True} for t in tests]
+    table, rows, _ = points.handout_table(KIT, aid, awarded)
+    assert table is not None, "%s: handout.md has no points table" % aid
+    with zipfile.ZipFile(zips[0]) as zf:
+        readme = zf.read("%s/README.md" % aid).decode()
+    assert "\n".join(points.render_table(table, rows)) in readme, aid
+    assert sum(r[2] + r[3] for r in rows) == sum(t["max_score"] for t in tests) > 0
+    with open(points.manifest_path(os.path.dirname(zips[1]), aid), encoding="utf-8") as fh:
+        entries = json.load(fh)["entries"]
+    assert [(e["number"], e["key"], e["name"], e["points"], e["visibility"]) for e in entries] == \
+        [(t["number"], t["extra_data"]["key"], t["name"], t["max_score"], t["visibility"]) for t in tests], aid
 
 
 def _local_public_run(release, aid, files_from, work):
