@@ -7,10 +7,14 @@
                                     self-check (reference full, starter 0, mistakes caught, variants full)
     check   ID --mistake NAME|--variant NAME [--seed N] [--show]
                                     grade one catalogued entry and say whether it behaves
-    release [ID...] [--dist DIR]    starter freshness + build + self-check of the built zips
+    release [ID...] [--dist DIR] [--strict-numbering]
+                                    starter freshness + build + self-check of the built zips
+    points  [ID...] [--write] [--entries]
+                                    points, entries, mistakes and variants from the tests; the handout's table
     grade   ID SUBMISSION [--results FILE] [--zip FILE] [--seed N]
     batch   ID FOLDER|EXPORT.zip [--out DIR] [--workers N] [--timeout S] [--zip FILE] [--regrade]
-    report  ID OUT                  rewrite a batch's report.md from OUT/results
+            [--roster FILE] [--canvas-column NAME] [--against DIR ...]
+    report  ID OUT                  rewrite a batch's report.md and report/ (web pages) from OUT/results
 """
 from __future__ import annotations
 
@@ -50,17 +54,58 @@ def cmd_fixtures(kit, ids):
     return 0
 
 
-def cmd_build(kit, ids, dist):
+def cmd_build(kit, ids, dist, strict_numbering=False):
     drafts = [aid for aid in kit.resolve_ids(ids) if aid not in kit.resolve_ids(ids, skip_drafts=True)]
     for aid in drafts:
         print("skipped %s: it is a draft (draft = true in its assignment.toml); name it to build it anyway" % aid)
     for aid in kit.resolve_ids(ids, skip_drafts=True):
         t0 = time.monotonic()
-        paths = build_zips(kit, aid, dist)
+        paths = build_zips(kit, aid, dist, strict_numbering=strict_numbering)
         for p in paths:
             print("wrote %s (%.0f kB)" % (os.path.relpath(p, os.getcwd()), os.path.getsize(p) / 1024))
         print("  built %s in %.1f s" % (aid, time.monotonic() - t0))
     return 0
+
+
+def cmd_points(kit, ids, write=False, entries=False):
+    """``points``: the figures of each assignment, read from its tests (nothing graded); the handout's table."""
+    from . import points
+
+    rows, notes, stale = [], [], 0
+    for aid in kit.resolve_ids(ids):
+        t0 = time.monotonic()
+        found = points.collect(kit, aid)
+        seconds = time.monotonic() - t0
+        rows.append(points.summary(kit, aid, found))
+        if entries:
+            print("%s:\n%s\n" % (aid, points.format_entries(found)))
+        table, _, reason = points.handout_table(kit, aid, found)
+        if table is None:
+            note = "no points table (add a <!-- points-table region, docs/instructor-guide.md section 8)"
+        elif reason is None:
+            note = "points table up to date"
+        elif write:
+            points.write_handout(kit, aid, found)
+            note = "points table rewritten: %s" % table.where
+        else:
+            stale += 1
+            note = "error: " + reason
+        notes.append("%s: %s (tests collected in %.1f s)" % (aid, note, seconds))
+    print(points.format_summary(rows))
+    for line in notes:
+        print(line)
+    return 1 if stale else 0
+
+
+def check_handouts(kit, ids):
+    """Stop ``check`` before any grading when a handout's points table disagrees with the tests."""
+    from . import points
+
+    for aid in kit.resolve_ids(ids):
+        if points.has_table(kit, aid):
+            _, _, reason = points.handout_table(kit, aid, points.collect(kit, aid))
+            if reason:
+                raise points.PointsError(reason)
 
 
 def cmd_check(kit, ids, zips=None, seeds=5, full=False):
@@ -115,23 +160,33 @@ def cmd_grade(kit, aid, submission, results, zip_path, seed):
     return 0
 
 
-def cmd_batch(kit, aid, input_path, out, workers, timeout, zip_path, regrade):
+def cmd_batch(kit, aid, input_path, out, workers, timeout, zip_path, regrade, roster=None, against=(),
+              canvas_column=None):
     from .batch import run_batch
 
     out = out or "batch-%s" % aid
     summary = run_batch(aid, input_path, out, workers=workers, timeout=timeout, zip_path=zip_path, regrade=regrade,
-                        kit=kit)
+                        kit=kit, roster=roster, against=against or (), canvas_column=canvas_column)
     print("graded %d submission(s) in %.1f s with %d worker(s)%s; wrote %s"
           % (summary["graded"], summary["seconds"], summary["workers"],
              " (%d already graded, kept)" % summary["skipped"] if summary["skipped"] else "",
-             ", ".join(os.path.join(out, n) for n in ("grades.csv", "report.md", "similarity.md", "results/"))))
+             ", ".join(os.path.join(out, n) for n in ("grades.csv", "grades-canvas.csv", "report.md",
+                                                       "report/index.html", "similarity.md", "results/"))))
+    if roster:
+        strangers = summary["not_on_roster"]
+        print("roster: %d student(s) without a submission; %d submission(s) not on the roster%s"
+              % (summary["no_submission"], len(strangers),
+                 " (%s%s)" % (", ".join(strangers[:10]), ", ..." if len(strangers) > 10 else "") if strangers else ""))
     return 0
 
 
 def cmd_report(kit, aid, out):
     from .report import write_report
 
-    print("wrote %s" % write_report(out, aid))
+    if not os.path.isdir(os.path.join(out, "results")):
+        raise FileNotFoundError("%s has no results/ folder; give the --out folder of a batch run" % out)
+    path = write_report(out, aid)
+    print("wrote %s and %s" % (path, os.path.join(out, "report", "index.html")))
     return 0
 
 
@@ -162,6 +217,13 @@ def main(argv=None) -> int:
     r.add_argument("--dist", default="dist")
     r.add_argument("--seeds", type=int, default=5, help="seeds of the self-check (default 5)")
     r.add_argument("--full", action="store_true", help="self-check every entry on every test")
+    for sp in (b, r):
+        sp.add_argument("--strict-numbering", action="store_true",
+                        help="stop when the release renumbers the Gradescope entries of the previous one in --dist")
+    pt = sub.add_parser("points", help="points, entries, mistakes and variants read from the tests (nothing graded)")
+    pt.add_argument("ids", nargs="*")
+    pt.add_argument("--write", action="store_true", help="rewrite the points table of each handout.md from the tests")
+    pt.add_argument("--entries", action="store_true", help="also list every Gradescope entry")
     g = sub.add_parser("grade", help="grade one submission locally through run_autograder")
     g.add_argument("id")
     g.add_argument("submission", help="a folder or a .zip, as a student would upload")
@@ -176,6 +238,13 @@ def main(argv=None) -> int:
     bt.add_argument("--timeout", type=float, default=None, help="seconds per submission (default: budget + 60)")
     bt.add_argument("--zip", dest="zip_path", default=None, help="grade with this built autograder zip")
     bt.add_argument("--regrade", action="store_true", help="grade again the submissions that have results")
+    bt.add_argument("--roster", default=None, metavar="FILE",
+                    help="roster CSV (Gradescope's Download Roster): joined by email, then SID")
+    bt.add_argument("--canvas-column", default=None, metavar="NAME",
+                    help="assignment column of grades-canvas.csv (default: the assignment's title); "
+                         "'Name (id)' as in a Canvas export fills that Canvas assignment")
+    bt.add_argument("--against", action="extend", nargs="+", default=[], metavar="DIR",
+                    help="archived submissions (folders or zips, e.g. earlier terms) to compare with; not graded")
     rp = sub.add_parser("report", help="rewrite a batch's class report from its results")
     rp.add_argument("id")
     rp.add_argument("out", help="the batch's output folder")
@@ -187,7 +256,9 @@ def main(argv=None) -> int:
         if args.verb == "fixtures":
             return cmd_fixtures(kit, args.ids)
         if args.verb == "build":
-            return cmd_build(kit, args.ids, args.dist)
+            return cmd_build(kit, args.ids, args.dist, args.strict_numbering)
+        if args.verb == "points":
+            return cmd_points(kit, args.ids, args.write, args.entries)
         if args.verb == "check":
             if args.mistake or args.variant:
                 kind = "mistake" if args.mistake else "variant"
@@ -198,15 +269,16 @@ def main(argv=None) -> int:
                                  "the whole self-check uses --seeds K")
             if args.seeds < 1:
                 raise ValueError("--seeds must be at least 1")
+            check_handouts(kit, args.ids)
             return cmd_check(kit, args.ids, args.zips, args.seeds, args.full)
         if args.verb == "release":
-            cmd_build(kit, args.ids, args.dist)
+            cmd_build(kit, args.ids, args.dist, args.strict_numbering)
             return cmd_check(kit, kit.resolve_ids(args.ids, skip_drafts=True), zips=args.dist, seeds=args.seeds, full=args.full)
         if args.verb == "grade":
             return cmd_grade(kit, args.id, args.submission, args.results, args.zip_path, args.seed)
         if args.verb == "batch":
             return cmd_batch(kit, args.id, args.input, args.out, args.workers, args.timeout, args.zip_path,
-                             args.regrade)
+                             args.regrade, args.roster, args.against, args.canvas_column)
         if args.verb == "report":
             return cmd_report(kit, args.id, args.out)
     except KeyboardInterrupt:
