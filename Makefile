@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 BASE_PYTHON ?= $(shell if [ -x /usr/bin/python3.11 ]; then echo /usr/bin/python3.11; else echo python3; fi)
 STAMP := $(VENV)/.installed-stamp
 ASSIGNMENTS ?=
+SEEDS ?=
+SEEDS_ARG := $(if $(SEEDS),--seeds $(SEEDS))
 
 .PHONY: help venv test starter fixtures check release bench clean digits-cnn a2-mymodel
 
@@ -39,10 +41,10 @@ fixtures: $(STAMP)
 	$(PY) -m autograder fixtures $(ASSIGNMENTS)
 
 check: $(STAMP)
-	$(PY) -m autograder check $(ASSIGNMENTS)
+	$(PY) -m autograder check $(ASSIGNMENTS) $(SEEDS_ARG)
 
 release: $(STAMP)
-	$(PY) -m autograder release $(ASSIGNMENTS)
+	$(PY) -m autograder release $(ASSIGNMENTS) $(SEEDS_ARG)
 
 bench: $(STAMP)
 	$(PY) bench/bench_grading.py
@@ -51,6 +53,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_a2_conv.py
 	$(PY) bench/bench_a4_transformer.py
 	$(PY) bench/bench_batch.py
+	$(PY) bench/bench_release.py --seeds 1
 
 digits-cnn: $(STAMP)  ## retrain A3's small digits CNN (deterministic) into solutions/a3_interpret/interpret/weights/
 	$(PY) assignments/a3_interpret/tools/train_digits_cnn.py

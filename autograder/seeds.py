@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 
-import numpy as np
 
 
 def files_digest(root: str, relpaths) -> str:
@@ -35,7 +34,9 @@ def seed_from(digest: str, salt: str = "") -> int:
     return int(digest[:8], 16)
 
 
-def rng_for(seed: int, test_id: str) -> np.random.Generator:
-    """The random generator of one test: independent of test order and of other tests."""
+def rng_for(seed: int, test_id: str):
+    """The random generator (numpy.random.Generator) of one test: independent of test order and of other tests."""
     sub = int(hashlib.sha256(test_id.encode("utf-8")).hexdigest()[:8], 16)
+    import numpy as np
+
     return np.random.default_rng([int(seed), sub])

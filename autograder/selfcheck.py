@@ -374,12 +374,14 @@ def _check(kit, aid, a, tmp, source, shared_env, mistakes, variants, seeds, work
             time.monotonic() - t_start))
         return Outcome(label, data.get("score", 0.0), total, not problems, problems, data)
 
-    outcomes_ref = [first(jobs[0])]
-    if not full and outcomes_ref[0].ok:
-        for job in jobs[2:]:
-            affected[id(job)] = affected_keys(outcomes_ref[0].data, job[2])
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        outcomes = outcomes_ref + list(pool.map(first, jobs[1:]))
+        # the starter (graded in full) beside the reference, whose traced results the others wait for
+        starter_future = pool.submit(first, jobs[1])
+        outcomes_ref = [first(jobs[0])]
+        if not full and outcomes_ref[0].ok:
+            for job in jobs[2:]:
+                affected[id(job)] = affected_keys(outcomes_ref[0].data, job[2])
+        outcomes = outcomes_ref + [starter_future.result()] + list(pool.map(first, jobs[2:]))
     reruns = []
     for job, o in zip(jobs, outcomes):
         kind, sub, m = job

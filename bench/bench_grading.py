@@ -282,6 +282,8 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=3, help="runs per mode (default 3)")
     p.add_argument("--interval", type=float, default=0.02, help="seconds between /proc samples (default 0.02)")
     p.add_argument("--json", default=None, metavar="PATH", help="also save the figures as JSON here")
+    p.add_argument("--modes", default=",".join(label for label, _ in MODES),
+                   help="comma-separated modes to run (default all: %s)" % ", ".join(label for label, _ in MODES))
     p.add_argument("--python", default=None, metavar="PATH",
                    help="interpreter of the grading venv (default: this one); e.g. a venv with the CPU-only torch "
                         "wheel Gradescope installs, to judge memory against its 768 MB")
@@ -290,6 +292,10 @@ def main(argv=None) -> int:
         p.error("--python %s is not an executable interpreter; create the venv first (see bench/README.md)"
                 % args.python)
     aid, n = args.assignment, max(1, args.repeat)
+    wanted = [m for m in args.modes.split(",") if m]
+    for m in wanted:
+        if m not in dict(MODES):
+            p.error("unknown mode %r; choose from %s" % (m, ", ".join(label for label, _ in MODES)))
     kit = Kit(ROOT)
     kit.assignment(aid)
     mach = machine()
@@ -316,6 +322,8 @@ def main(argv=None) -> int:
                 "shared": lambda i: run_sandboxed(tree, submission, work, i, args.python, env=templates_env(shared)),
                 "in-process": lambda i: run_inprocess(tree, package_dir, work, i, args.python)}
         for label, _ in MODES:
+            if label not in wanted:
+                continue
             fn = runs[label]
             if label == "shared":  # started now, so that the other modes' figures do not include it
                 t0 = time.perf_counter()
@@ -353,8 +361,8 @@ def main(argv=None) -> int:
             zip_times.append(time.perf_counter() - t0)
         zip_sizes = {os.path.basename(p): os.path.getsize(p) for p in paths}
 
-    summary = {label: summarise(runs) for label, runs in modes.items()}
-    base = summary["exec"]
+    summary = {label: summarise(runs) for label, runs in modes.items() if runs}
+    base = summary.get("exec")
 
     print()
     print("%s, %d run(s) per mode; ratios against the exec mode (the grader before templates), same process"
@@ -362,29 +370,37 @@ def main(argv=None) -> int:
     print("%-11s %14s %13s %16s %16s %12s" % ("mode", "median wall s", "median CPU s", "max peak RSS MB",
                                                "max peak PSS MB", "CPU ratio"))
     for label, text in MODES:
+        if label not in summary:
+            continue
         s_ = summary[label]
         print("%-11s %14.2f %13.2f %16.1f %16.1f %12s" % (
             label, s_["median_wall_s"], s_["median_cpu_s"], s_["max_peak_rss_mb"], s_["max_peak_pss_mb"],
-            "x%.2f" % (s_["median_cpu_s"] / base["median_cpu_s"]) if base["median_cpu_s"] else "-"))
+            "x%.2f" % (s_["median_cpu_s"] / base["median_cpu_s"]) if base and base["median_cpu_s"] else "-"))
     for label, text in MODES:
-        print("  %-10s %s" % (label, text))
-    print("the shared template's own start: %.2f s wall, %.2f s CPU, paid once per self-check or batch"
-          % (template_fig["wall_s"], template_fig["cpu_s"]))
-    sb = summary["template"]
-    print("peak PSS of a Gradescope grading (template mode): %.1f MB = %.0f%% of Gradescope's default %d MB "
-          "(peak summed RSS %.1f MB counts shared pages once in every process that maps them)"
-          % (sb["max_peak_pss_mb"], 100 * sb["max_peak_pss_mb"] / GRADESCOPE_MEMORY_MB, GRADESCOPE_MEMORY_MB,
-             sb["max_peak_rss_mb"]))
-    print("CPU of a Gradescope grading (template mode) at its default %.1f vCPU: about %.1f s (CPU s / %.1f), "
-          "against a %d s timeout" % (GRADESCOPE_VCPU, sb["median_cpu_s"] / GRADESCOPE_VCPU, GRADESCOPE_VCPU,
-                                      GRADESCOPE_TIMEOUT_S))
+        if label in summary:
+            print("  %-10s %s" % (label, text))
+    if template_fig:
+        print("the shared template's own start: %.2f s wall, %.2f s CPU, paid once per self-check or batch"
+              % (template_fig["wall_s"], template_fig["cpu_s"]))
+    sb = summary.get("template")
+    if sb:
+        print("peak PSS of a Gradescope grading (template mode): %.1f MB = %.0f%% of Gradescope's default %d MB "
+              "(peak summed RSS %.1f MB counts shared pages once in every process that maps them)"
+              % (sb["max_peak_pss_mb"], 100 * sb["max_peak_pss_mb"] / GRADESCOPE_MEMORY_MB, GRADESCOPE_MEMORY_MB,
+                 sb["max_peak_rss_mb"]))
+        print("CPU of a Gradescope grading (template mode) at its default %.1f vCPU: about %.1f s (CPU s / %.1f), "
+              "against a %d s timeout" % (GRADESCOPE_VCPU, sb["median_cpu_s"] / GRADESCOPE_VCPU, GRADESCOPE_VCPU,
+                                          GRADESCOPE_TIMEOUT_S))
     for label in ("exec", "template"):
-        worst = max(modes[label], key=lambda r: r["peak_rss_mb"])
-        print("processes at the %s run's RSS peak: %s" % (label, ", ".join(
-            "%s %.1f MB" % (name, mb) for name, mb in worst["peak_parts"])))
+        if modes.get(label):
+            worst = max(modes[label], key=lambda r: r["peak_rss_mb"])
+            print("processes at the %s run's RSS peak: %s" % (label, ", ".join(
+                "%s %.1f MB" % (name, mb) for name, mb in worst["peak_parts"])))
     print("build both zips: median %.2f s (%s)" % (statistics.median(zip_times), ", ".join(
         "%s %.0f kB" % (k, v / 1024) for k, v in sorted(zip_sizes.items()))))
     for label, runs in modes.items():
+        if not runs:
+            continue
         got = sorted({"%.2f / %.2f" % (r["score"], r["max_score"]) for r in runs})
         print("scores, %s: %s in all %d runs" % (label, " and ".join(got), len(runs)) if len(got) == 1
               else "scores, %s: %s" % (label, ", ".join("%.2f / %.2f" % (r["score"], r["max_score"]) for r in runs)))
@@ -394,7 +410,7 @@ def main(argv=None) -> int:
     if args.json:
         report = {"date": time.strftime("%Y-%m-%d"), "assignment": aid, "repeat": n, "interval_s": args.interval,
                   "machine": mach, "autograder_tree_s": tree_s,
-                  "modes": {label: {"summary": summary[label], "runs": modes[label]} for label in modes},
+                  "modes": {label: {"summary": summary[label], "runs": modes[label]} for label in summary},
                   "shared_template_start": template_fig,
                   "gradescope_defaults": {"memory_mb": GRADESCOPE_MEMORY_MB, "timeout_s": GRADESCOPE_TIMEOUT_S,
                                           "vcpu": GRADESCOPE_VCPU},

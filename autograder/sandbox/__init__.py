@@ -24,7 +24,6 @@ import sys
 import tempfile
 import time
 
-from . import codec
 
 _WORKER_FILES = ("worker.py", "codec.py")
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -445,6 +444,8 @@ class Sandbox:
         Returns the reply frame, or None when the time ran out. Raises
         WorkerCrashed when the worker closed its end.
         """
+        from . import codec
+
         end = time.monotonic() + limit
         out = memoryview(codec._LEN.pack(len(frame)) + frame)
         header = b""
@@ -529,6 +530,8 @@ class Sandbox:
         return WorkerCrashed("the process running your code %s" % how)
 
     def _request(self, meta: dict, value, what: str, timeout: float | None):
+        from . import codec  # here, not at the top: the harness imports this package without NumPy
+
         limit, reason = self._remaining(timeout)
         if limit <= 0:
             raise SandboxTimeout("%s: %s" % (what, reason))

@@ -124,15 +124,26 @@ def processes_of(uid: int) -> list:
             continue
         try:
             with open("/proc/%s/status" % name, encoding="ascii", errors="replace") as fh:
-                status = dict(line.split(":", 1) for line in fh if ":" in line)
+                status = fh.read()  # run after every call: find the two fields, parse nothing else
         except OSError:
             continue
-        if status.get("State", "").strip().startswith("Z"):
-            continue
-        uids = status.get("Uid", "").split()
-        if uids and int(uids[0]) == uid:
+        real_uid = _status_field(status, "Uid")
+        if real_uid and int(real_uid.split()[0]) == uid and not _status_field(status, "State").startswith("Z"):
             pids.append(int(name))
     return pids
+
+
+def _status_field(status: str, name: str) -> str:
+    """The value of one ``Name:\tvalue`` line of /proc/PID/status ("" when it has none)."""
+    if status.startswith(name + ":"):
+        at = -1
+    else:
+        at = status.find("\n%s:" % name)
+        if at < 0:
+            return ""
+    start = at + len(name) + 2
+    end = status.find("\n", start)
+    return status[start:end if end >= 0 else None].strip()
 
 
 def kill_uid(uid: int, rounds: int = 50, keep=None) -> int:
