@@ -356,7 +356,7 @@ class Sandbox:
             return None
         scratch = os.path.join(wd, "scratch")
         request = {"kind": "worker", "env": self._env(wd), "kit_dir": os.path.join(wd, ".kit"),
-                   "config": config_path,
+                   "config": config_path, "fd_numbers": [req_r, rep_w],
                    "confine": self.confinement.spec(scratch) if self.confinement is not None else None}
         try:
             return tpl.spawn(usable[0], request, fds=(log.fileno(), log.fileno(), req_r, rep_w))

@@ -39,8 +39,14 @@ MAX_DEPTH = 64
 #: needs far less, and parsing a huge one costs the harness many times its size in memory
 MAX_HEADER_BYTES = 4 << 20
 MAX_BLOBS = 100000
-if "reply-cap" in (os.environ.get("AUTOGRADER_UNSAFE_DISABLE") or "").split(","):  # kit teeth tests only
-    MAX_HEADER_BYTES = MAX_BLOBS = 1 << 62
+
+
+def _caps() -> tuple:
+    """(header bytes, arrays) a reply may hold; read at each decode, not at import (a process forked from a
+    template imported this module before its environment was set): the kit's teeth tests switch them off."""
+    if "reply-cap" in (os.environ.get("AUTOGRADER_UNSAFE_DISABLE") or "").split(","):
+        return 1 << 62, 1 << 62
+    return MAX_HEADER_BYTES, MAX_BLOBS
 
 
 class CodecError(ValueError):
@@ -237,17 +243,18 @@ def _decode(frame, as_torch: bool):
         pos += n
         return chunk
 
+    max_header, max_blobs = _caps()
     (hlen,) = _LEN.unpack(take(8))
-    if hlen > MAX_HEADER_BYTES:  # checked before parsing: JSON costs many times its size in memory
+    if hlen > max_header:  # checked before parsing: JSON costs many times its size in memory
         raise CodecError("the value's structure takes %d bytes, over the limit of %d (return arrays, not "
-                         "long nested lists)" % (hlen, MAX_HEADER_BYTES))
+                         "long nested lists)" % (hlen, max_header))
     try:
         header = json.loads(bytes(take(hlen)).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CodecError("malformed header: %s" % exc) from None
     (nblobs,) = _LEN.unpack(take(8))
-    if nblobs > MAX_BLOBS:
-        raise CodecError("a value with %d arrays is over the limit of %d" % (nblobs, MAX_BLOBS))
+    if nblobs > max_blobs:
+        raise CodecError("a value with %d arrays is over the limit of %d" % (nblobs, max_blobs))
     blobs = []
     for _ in range(nblobs):
         (blen,) = _LEN.unpack(take(8))

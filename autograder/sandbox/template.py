@@ -3,7 +3,8 @@
 Starting an interpreter that imports NumPy and torch costs seconds of CPU; a grading used to do it
 once for pytest and once for every worker it started (a restart at each visibility boundary, after
 a timeout, for ``fresh_worker()``, for an import rule's own worker). The template is a fresh
-interpreter (``python -I -B template.py DIR LIFELINE MODULES``, started with a clean environment by
+interpreter (``python -I -B template.py DIR LIFELINE``, the modules listed in DIR/modules, started with a
+clean environment by
 ``Template``) that imports those modules once, before any grading exists, and then only forks:
 
 - ``kind = "pytest"``: a child that becomes the harness's pytest process (trusted code: the tests);
@@ -243,10 +244,13 @@ class Template:
         from . import worker_library_path
 
         env.update(worker_library_path())
+        # the modules to import go in a file, not on the command line: every child shows the template's
+        # command line (in ps, in /proc/PID/cmdline), and a worker's must not read like pytest's
+        _write_atomic(os.path.join(self.directory, "modules"), "\n".join(modules))
         log = open(os.path.join(self.directory, "template.log"), "ab")
         try:
             self.proc = subprocess.Popen(
-                [python or sys.executable, "-I", "-B", script, self.directory, str(lifeline_r), ",".join(modules)],
+                [python or sys.executable, "-I", "-B", script, self.directory, str(lifeline_r)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/", env=env, pass_fds=(lifeline_r,),
                 close_fds=True, start_new_session=True)
         finally:
@@ -501,7 +505,24 @@ def _run_worker(conn: socket.socket, request: dict, pipes: list) -> int:
     sys.argv = [os.path.join(request["kit_dir"], "worker.py"), request["config"]]
     conn.send(b'{"ready": true}')
     conn.close()  # nothing of the template is left to student code but its pipes
-    return worker.main(sys.argv, codec=codec, fds=tuple(pipes))
+    return worker.main(sys.argv, codec=codec, fds=_renumber(pipes, request.get("fd_numbers")))
+
+
+def _renumber(fds, numbers) -> tuple:
+    """Move the handed-over pipes to the descriptor numbers the worker's config names (as an exec'd
+    worker has them), so that the config tells the truth to whoever reads it."""
+    if not numbers or len(numbers) != len(fds) or any(int(n) <= 2 for n in numbers):
+        return tuple(fds)
+    import fcntl
+
+    floor = max(list(fds) + [int(n) for n in numbers]) + 1  # above both (under the worker's descriptor limit)
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, floor) for fd in fds]
+    for fd in fds:
+        os.close(fd)
+    for tmp, target in zip(high, numbers):
+        os.dup2(tmp, int(target), inheritable=False)
+        os.close(tmp)
+    return tuple(int(n) for n in numbers)
 
 
 def _run_check(conn: socket.socket, request: dict) -> int:
@@ -542,4 +563,6 @@ def _run_pytest(conn: socket.socket, request: dict) -> int:
 
 if __name__ == "__main__":
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    sys.exit(serve(sys.argv[1], int(sys.argv[2]), [m for m in sys.argv[3].split(",") if m]))
+    with open(os.path.join(sys.argv[1], "modules"), encoding="utf-8") as _fh:
+        _modules = [m.strip() for m in _fh if m.strip()]
+    sys.exit(serve(sys.argv[1], int(sys.argv[2]), _modules))

@@ -321,7 +321,10 @@ def run_case(name, tmp_path, tmp_path_factory, disabled=None):
         fh.write("keep")
     sub = materialise(case, str(tmp_path / "sub"))
     start = time.monotonic()
-    root, before, data = grade_like_gradescope(template, sub, tag, env={DISABLE_VAR: disabled} if disabled else None)
+    env = None
+    if disabled:  # a case may need more for its attack to win without the defence (teeth_env)
+        env = dict(case.get("teeth_env") or {}, **{DISABLE_VAR: disabled})
+    root, before, data = grade_like_gradescope(template, sub, tag, env=env)
     elapsed = time.monotonic() - start
     source = template
     cfg = json.load(open(os.path.join(template, "assignment.json")))
