@@ -332,7 +332,12 @@ class Sandbox:
                                   fds=(log.fileno(), log.fileno()))
             except tpl.TemplateError:
                 return False
-        code = child.wait(timeout=60)
+        try:
+            code = child.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            tpl._kill(child.pid)
+            child.close()
+            code = "a timeout"
         if code != 0:
             with open(log_path, encoding="utf-8", errors="replace") as fh:
                 detail = (fh.read().strip().splitlines() or ["exit status %s" % code])[-1]
