@@ -14,6 +14,9 @@ PINS = {
     "scikit-learn": ['scikit-learn==1.7.2; python_version < "3.11"', 'scikit-learn==1.9.1; python_version >= "3.11"'],
     "jsonschema": ["jsonschema==4.26.0"],
     "ipykernel": ["ipykernel==7.4.0"],
+    # students run the notebooks in JupyterLab and export their written answers with otter-grader
+    "jupyterlab": ["jupyterlab==4.6.6"],
+    "otter-grader": ["otter-grader==7.0.0"],
     "sacrebleu": ["sacrebleu==2.6.0"],
 }
 #: Where setup.sh gets CPU-only torch wheels on Gradescope (setup has network there).

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 
@@ -48,10 +49,32 @@ def pytest_addoption(parser):
                     help="folder holding the student package (default: the assignment folder)")
     group.addoption("--inprocess", action="store_true", default=False,
                     help="run student code in this process (for pdb; no time limits, no isolation)")
+    group.addoption("--about", action="append", default=[], metavar="NAME",
+                    help="run only the tests whose name mentions NAME (a function or class, e.g. Conv2D); "
+                         "repeatable")
 
 
 def graded_marker(points, visibility=None, name=None, tags=(), timeout=None):
     return pytest.mark.graded(points=points, visibility=visibility, name=name, tags=list(tags), timeout=timeout)
+
+
+def _graded_kwargs(item) -> dict:
+    mark = item.get_closest_marker("graded")
+    kw = dict(mark.kwargs) if mark else {}
+    if mark and mark.args:
+        kw.setdefault("points", mark.args[0])
+    return kw
+
+
+def display_name(item) -> str:
+    """The test's name as students see it: the marker's ``name``, else its docstring's first line."""
+    doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip().splitlines()
+    return _graded_kwargs(item).get("name") or (doc[0].strip() if doc else getattr(item, "originalname", item.name))
+
+
+def mentions(name: str, word: str) -> bool:
+    """Whether a test name mentions ``word`` as a whole word (``Conv2D`` in "Conv2D.backward gives ...")."""
+    return re.search(r"(?<![\w])%s(?![\w])" % re.escape(word), name) is not None
 
 
 def current_assignment():
@@ -146,18 +169,14 @@ class KitState:
             key = self.key(item)
             if key not in self.groups:
                 mark = item.get_closest_marker("graded")
-                kw = dict(mark.kwargs) if mark else {}
-                if mark and mark.args:
-                    kw.setdefault("points", mark.args[0])
+                kw = _graded_kwargs(item)
                 hidden = self.is_hidden(item)
                 vis = self.visibility(item)
-                func = getattr(item, "function", None)
-                doc = (getattr(func, "__doc__", None) or "").strip().splitlines()
                 f = str(item.path)
                 fidx = files.index(f) + 1
                 per_file[f] = per_file.get(f, 0) + 1
                 self.groups[key] = {
-                    "name": kw.get("name") or (doc[0].strip() if doc else getattr(item, "originalname", item.name)),
+                    "name": display_name(item),
                     "points": float(kw.get("points", 0.0)),
                     "visibility": vis, "hidden": hidden, "tags": list(kw.get("tags") or []),
                     "number": "%d.%d" % (fidx, per_file[f]),
@@ -320,6 +339,13 @@ def pytest_collection_modifyitems(session, config, items):
     if st.select is not None:
         keep = [it for it in items if st.key(it) in st.select]
         dropped = [it for it in items if st.key(it) not in st.select]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+    about = config.getoption("about")
+    if about:
+        keep = [it for it in items if any(mentions(display_name(it), w) for w in about)]
+        dropped = [it for it in items if it not in keep]
         if dropped:
             config.hook.pytest_deselected(items=dropped)
         items[:] = keep

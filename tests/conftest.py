@@ -5,6 +5,8 @@ it against autograder/schema/results.schema.json and the score-sum rule.
 """
 import json
 import os
+import shutil
+import subprocess
 
 import pytest
 
@@ -16,6 +18,26 @@ from autograder.results import validate_schema
 KIT = Kit(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 A1 = "a1_neural_nets"
 A1_FILE = "neural_nets/functional.py"
+
+
+def debian_tools(programs, packages, why):
+    """Paths of ``programs``; missing ones are installed from Debian's ``packages`` with apt-get (as root, as
+    in CI); a non-root user without them skips, saying why and what to install."""
+    found = {p: shutil.which(p) for p in programs}
+    if all(found.values()):
+        return found
+    if os.geteuid() != 0:
+        pytest.skip("%s is not installed and this user is not root, so the test set-up cannot run `apt-get install "
+                    "-y %s`; install them (or run the tests as root) to %s"
+                    % (", ".join(p for p, v in found.items() if not v), " ".join(packages), why))
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]):
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+        assert proc.returncode == 0, "`%s` failed (exit %d): %s" % (" ".join(cmd), proc.returncode,
+                                                                   (proc.stderr or proc.stdout)[-2000:])
+    found = {p: shutil.which(p) for p in programs}
+    assert all(found.values()), "apt-get installed %s but %s is not on PATH" % (packages, found)
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 import pytest
 
+from conftest import debian_tools
 from test_batch import graded_class_once
 
 WINDOW = (1280, 1800)
@@ -31,19 +32,7 @@ def _find_chromium():
 def chromium():
     """The chromium binary; installed with apt-get when missing (as root)."""
     path = _find_chromium()
-    if path:
-        return path
-    if os.geteuid() != 0:
-        pytest.skip("chromium is not installed and this user is not root, so the test set-up cannot run "
-                    "`apt-get install -y chromium`; install it (or run the tests as root) to render the report")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"]):
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
-        assert proc.returncode == 0, "`%s` failed (exit %d): %s" % (" ".join(cmd), proc.returncode,
-                                                                   (proc.stderr or proc.stdout)[-2000:])
-    path = _find_chromium()
-    assert path, "apt-get installed chromium but no chromium is on PATH"
-    return path
+    return path or debian_tools(["chromium"], ["chromium"], "render the report")["chromium"]
 
 
 def render(chromium, page, png, *, dump_dom=False):
