@@ -167,7 +167,7 @@ def chosen(*names: str) -> None:
     scope = sys._getframe(1).f_globals
     for name in names:
         if name not in scope or scope[name] is Ellipsis:
-            raise Unchosen("choose a value for %s first (replace the ... in the cell above)" % name)
+            raise Unchosen("choose a value for %s first (replace the ... where %s is set)" % (name, name))
 
 
 class skip_if_unfinished:

@@ -122,8 +122,8 @@ def test_skip_if_unfinished_turns_a_stub_into_one_line(a1_starter, monkeypatch, 
             raise AssertionError("chosen() let a placeholder through")
     finally:
         del globals()["best_learning_rate"]
-    assert _lines(capsys) == ["skipped: choose a value for best_learning_rate first (replace the ... in the cell "
-                              "above)"]
+    assert _lines(capsys) == ["skipped: choose a value for best_learning_rate first (replace the ... where "
+                              "best_learning_rate is set)"]
 
 
 def test_real_errors_are_not_hidden(a1_starter, monkeypatch, capsys):
@@ -144,8 +144,8 @@ def test_chosen_outside_a_guard_renders_as_one_line():
             checks.chosen("final_lr")
     finally:
         del globals()["final_lr"]
-    assert info.value._render_traceback_() == ["Unchosen: choose a value for final_lr first (replace the ... in the "
-                                               "cell above)"]
+    assert info.value._render_traceback_() == ["Unchosen: choose a value for final_lr first (replace the ... where "
+                                               "final_lr is set)"]
     globals()["final_lr"] = 0.01
     try:
         checks.chosen("final_lr")  # a chosen value passes
