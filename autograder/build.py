@@ -29,6 +29,7 @@ starter, markers, notebooks, fixtures generation, self-check) and the class tool
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -46,7 +47,7 @@ TEMPLATES = os.path.join(ENGINE_DIR, "templates")
 EXECUTABLE = ("setup.sh", "run_autograder")
 #: the grading runtime: what both zips carry of the engine (paths inside autograder/)
 RUNTIME = ("__init__.py", "plugin.py", "feedback.py", "fixtures.py", "properties.py", "seeds.py", "results.py", "config.py",
-           "harness.py", "intake.py", "policy.py", "heldout.py", "checks.py",
+           "harness.py", "intake.py", "policy.py", "heldout.py", "checks.py", "answers.py",
            "sandbox/__init__.py", "sandbox/codec.py", "sandbox/worker.py", "sandbox/inprocess.py",
            "sandbox/isolation.py", "sandbox/template.py", "schema/results.schema.json")
 #: what the student release carries of an assignment's tests/ (never the oracles, cases or hidden tests)
@@ -95,10 +96,29 @@ def _common(kit: Kit, a: Assignment, dest: str, include_hidden: bool) -> None:
         for sub in STUDENT_TESTS:
             if os.path.isdir(os.path.join(tests_src, sub)):
                 _copytree(os.path.join(tests_src, sub), os.path.join(tests_dst, sub))
-    _write(os.path.join(dest, "assignment.json"), json.dumps(a.to_json_dict(), indent=2) + "\n")
+    config = dict(a.to_json_dict(), starter_files=starter_files(kit, a))
+    _write(os.path.join(dest, "assignment.json"), json.dumps(config, indent=2) + "\n")
     _write(os.path.join(dest, "conftest.py"), CONFTEST)
     _write(os.path.join(dest, "pytest.ini"), PYTEST_INI)
     copy_engine(dest)
+
+
+def starter_files(kit: Kit, a: Assignment) -> dict:
+    """{required file: {"sha256", "todo"}} of the starter, for collect_submission.py's warnings about unfinished
+    work: the fingerprint and the functions still to write, by the script's own rules (loaded from the template)."""
+    template = os.path.join(TEMPLATES, "collect_submission.py")
+    spec = importlib.util.spec_from_file_location("_collect_submission", template)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = {}
+    for rel in a.required_files:
+        path = kit.path("student_starter", a.id, *rel.split("/"))
+        if os.path.isfile(path):
+            with open(path, "rb") as fh:
+                data = fh.read()
+            todo = script.stub_functions(data.decode("utf-8", "replace")) if rel.endswith(".py") else []
+            out[rel] = {"sha256": script.fingerprint(data), "todo": todo}
+    return out
 
 
 def _check_generated_fresh(kit: Kit, aid: str) -> None:

@@ -114,7 +114,6 @@ def test_skip_if_unfinished_turns_a_stub_into_one_line(a1_starter, monkeypatch, 
     out = _lines(capsys)
     assert len(out) == 1 and out[0].startswith("skipped: this cell needs history, which an earlier cell makes")
 
-    best_learning_rate = ...  # noqa: F841 - read by chosen() from this frame's globals
     globals()["best_learning_rate"] = ...
     try:
         with checks.skip_if_unfinished():
