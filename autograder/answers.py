@@ -166,11 +166,16 @@ def notebooks_in(folder: str) -> list:
 
 def report(items, dest: str) -> list:
     """The lines that say what went into the PDF."""
-    missing = ["%s question %d" % (it["notebook"], it["number"]) for it in items if not it["answered"]]
+    by_notebook = {}
+    for it in items:
+        if not it["answered"]:
+            by_notebook.setdefault(it["notebook"], []).append(str(it["number"]))
+    missing = ["%s question%s %s" % (nb, "s" if len(nums) > 1 else "", ", ".join(nums))
+               for nb, nums in by_notebook.items()]
     lines = ["wrote %s: %d written questions, each starting on its own page" % (dest, len(items))]
     if missing:
-        lines.append("warning: no answer yet for %s (its answer cell still says %s); write it in the notebook, "
-                     "save, and export again" % (", ".join(missing), UNANSWERED))
+        lines.append("warning: no answer yet for %s (the answer cell still says %s); write the answers in the "
+                     "notebook, save, and export again" % ("; ".join(missing), UNANSWERED))
     return lines
 
 
