@@ -145,7 +145,9 @@ def _concurrent(tmp_path):
     other = copy_reference(tmp_path / "b")
     path = os.path.join(other, "neural_nets", "functional.py")
     with open(path, "a") as fh:
-        fh.write("\n# SECRET-B-MARKER\n")
+        # the sleep keeps grading B's folder in place while A looks for it: the two gradings overlap, so the
+        # teeth test cannot pass or fail by B finishing first on a loaded machine
+        fh.write("\n# SECRET-B-MARKER\nimport time as _time\n_time.sleep(4)\n")
     spy = reference_text().replace("import numpy as np\n", "import numpy as np\n" + SPY, 1)
     spy = break_function(spy, "sigmoid", "    if _FOUND:\n        raise ValueError(_FOUND)\n"
                                          "    return 1.0 / (1.0 + np.exp(-x))")
