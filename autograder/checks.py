@@ -59,14 +59,20 @@ def _public_parts(public: str) -> list:
     return sorted(n[5:-3] for n in os.listdir(public) if n.startswith("test_") and n.endswith(".py"))
 
 
-def _part_file(part: str, root: str) -> str | None:
-    """The student file a part's tests check, when it is named like them ("layers" -> cnn/layers.py)."""
+def _config(root: str) -> dict:
     with open(os.path.join(root, "assignment.json"), encoding="utf-8") as fh:
-        required = json.load(fh).get("required_files", [])
-    for rel in required:
-        if os.path.splitext(os.path.basename(rel))[0] == part:
-            return rel
-    return None
+        return json.load(fh)
+
+
+def _files_to_edit(failed: list, config: dict, parts: list, root: str) -> list:
+    """The student files named in the failing tests' feedback ("cnn.layers.Conv2D.forward: ..."), else the
+    files named like the checked parts ("layers" -> cnn/layers.py)."""
+    named = re.compile(r"\b(%s\.[\w.]+)" % re.escape(config.get("package", "")))
+    edit = {source_file(q, root)[0] for t in failed for q in named.findall(t.get("output") or "")} - {None}
+    if not edit:
+        edit = {rel for rel in config.get("required_files", []) for part in parts
+                if os.path.splitext(os.path.basename(rel))[0] == part}
+    return sorted(edit)
 
 
 def check(*parts: str, k: str | None = None, root: str | None = None, verbose: bool = True) -> bool:
@@ -114,18 +120,17 @@ def check(*parts: str, k: str | None = None, root: str | None = None, verbose: b
     for t in tests:
         passed = t["status"] == "passed"
         lines = [ln for ln in (t.get("output") or "").splitlines() if ln.strip()]
-        stubs = sorted(set(NOT_IMPLEMENTED.findall("\n".join(lines))))
+        stubs = [source_file(q, root) for q in sorted(set(NOT_IMPLEMENTED.findall("\n".join(lines))))]
         detail = [ln for ln in lines if not NOT_IMPLEMENTED.search(ln) and "cases passed" not in ln]
-        for qualname in stubs:
-            rel, name = source_file(qualname, root)
-            todo.setdefault(rel or qualname, [])
-            if name not in todo[rel or qualname]:
-                todo[rel or qualname].append(name)
+        for rel, name in stubs:
+            names = todo.setdefault(rel or name, [])
+            if name not in names:
+                names.append(name)
         print("%s  %s  (%g/%g)" % ("PASS" if passed else "FAIL", t["name"], t["score"], t["max_score"]))
         if passed:
             continue
         if stubs and not detail:
-            print("      not written yet: %s" % ", ".join(source_file(q, root)[1] for q in stubs))
+            print("      not written yet: %s" % ", ".join(name for _, name in stubs))
             continue
         if verbose:
             for line in (detail or lines)[:8]:
@@ -137,18 +142,10 @@ def check(*parts: str, k: str | None = None, root: str | None = None, verbose: b
     for rel, names in todo.items():
         print("to do: write %s in %s" % (", ".join(names), rel))
     if to_fix:
-        edit = sorted({source_file(q, root)[0] for t in to_fix
-                       for q in re.findall(r"\b(%s\.[\w.]+)" % re.escape(data_package(root)), t.get("output") or "")}
-                      - {None})
-        edit = edit or sorted({f for f in (_part_file(p, root) for p in files) if f})
+        edit = _files_to_edit(to_fix, _config(root), files, root)
         print("to fix: %d failing check%s above%s: the first line under each says what is wrong"
               % (len(to_fix), "" if len(to_fix) == 1 else "s", " (edit %s)" % ", ".join(edit) if edit else ""))
     return ok
-
-
-def data_package(root: str) -> str:
-    with open(os.path.join(root, "assignment.json"), encoding="utf-8") as fh:
-        return json.load(fh).get("package", "")
 
 
 # ------------------------------------------------------------------ demo cells

@@ -40,14 +40,6 @@ def _read_salt(source: str) -> str:
         return fh.read().strip()
 
 
-def _load_results(path: str):
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return None
-
-
 def close_harness_files(source: str, submission: str, results_path: str, metadata: str | None) -> None:
     """Root only, before any student code runs: the tests, salt, the upload, the results and
     submission_metadata.json (earlier submissions' full results) become root's alone. On a
@@ -254,7 +246,7 @@ def grade(source: str, submission: str, results_path: str, metadata: str | None 
                 os.killpg(proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        data = _load_results(results_path)
+        data = results_mod.load_json(results_path)
         if data is None or results_mod.check(data):
             data = results_mod.fallback(
                 "The grader stopped unexpectedly (exit status %s) before it could report results. "

@@ -36,6 +36,8 @@ import tempfile
 import textwrap
 from urllib.parse import quote
 
+from .results import load_json
+
 CAUSE = re.compile(r"^\s*Likely cause:\s*(.+?)\s*$")
 #: lines that say nothing about the mistake itself
 NOISE = re.compile(r"^(\d+ of \d+ cases passed|passed.*|Your code printed.*|\[.*?\]\s*)$")
@@ -357,14 +359,6 @@ def _student_meta(data: dict) -> dict:
     return {k: str(batch.get(k) or "") for k in ("name", "email", "sid")}
 
 
-def _load_json(path: str):
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return None
-
-
 def _student_link(key: str, prefix: str = "", known=None) -> str:
     if known is not None and key not in known:     # e.g. a similarity pair of submissions left out of this report
         return _e(key)
@@ -579,8 +573,8 @@ def _student_page(aid: str, key: str, data: dict, status: tuple, pairs: list) ->
 
 def write_html(out: str, aid: str, results: dict, summary: dict, images: list) -> str:
     """Write the web report into ``out/report/`` (built aside, then swapped in); return index.html's path."""
-    sim = _load_json(os.path.join(out, "similarity.json"))
-    roster = _load_json(os.path.join(out, "roster.json"))
+    sim = load_json(os.path.join(out, "similarity.json"))
+    roster = load_json(os.path.join(out, "roster.json"))
     final = os.path.join(out, HTML_DIR)
     build = tempfile.mkdtemp(prefix=".report-", dir=out)
     try:

@@ -17,6 +17,15 @@ MAX_OUTPUT = 8000          # characters of one test's output
 MAX_TOTAL_OUTPUT = 90000   # all outputs together, well under Gradescope's limits
 
 
+def load_json(path: str):
+    """The JSON document at ``path``, or None when it is missing or not valid JSON."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
 def atomic_write_json(path: str, data: dict) -> None:
     """Write JSON to a temporary file beside ``path`` and rename it into place."""
     text = json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False)

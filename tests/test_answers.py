@@ -27,10 +27,12 @@ def pdf_tools():
                         "export the written answers to PDF")
 
 
-def _fill(path, words):
-    """Write an answer into every answer cell of the notebook at ``path``; None in ``words`` leaves one blank."""
+def fill_answers(path, words=None):
+    """Write an answer into every answer cell of the notebook at ``path``, each with its word of ``words``
+    (default: the same word for all); None in ``words`` leaves that answer blank."""
     nb = nbformat.read(path, as_version=4)
     cells = [c for c in nb.cells if answers.ANSWER_TAG in c.metadata.get("tags", [])]
+    words = ["student's"] * len(cells) if words is None else words
     assert len(cells) == len(words)
     for cell, word in zip(cells, words):
         if word is not None:
@@ -80,7 +82,7 @@ def test_filled_notebook_exports_one_page_per_question(aid, pdf_tools, tmp_path)
         n = len(_questions(path))
         mine = ["zebra%d%s" % (len(words) + i, "x" * (i % 3)) for i in range(n)]
         mine[-1] = None if path == notebooks[-1] else mine[-1]  # the last question left unanswered
-        _fill(path, mine)
+        fill_answers(path, mine)
         words += mine
         questions += _questions(path)
     proc = subprocess.run([sys.executable, "-m", "autograder.answers"], cwd=root, capture_output=True, text=True,

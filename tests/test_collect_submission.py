@@ -10,10 +10,11 @@ import zipfile
 
 import pytest
 
+from autograder import answers
 from autograder.build import starter_files, student_tree
 from autograder.policy import violations
 from conftest import A1, KIT
-from test_answers import pdf_tools  # noqa: F401 - the fixture installs pandoc and xelatex when missing
+from test_answers import fill_answers, pdf_tools  # noqa: F401 - the fixture installs pandoc and xelatex when missing
 
 A2 = "a2_cnn"
 UNITS = {"B": 1, "KB": 1024, "MB": 2**20}
@@ -205,23 +206,11 @@ def test_without_the_autograder_folder_the_rules_are_named_in_a_warning(tree):
     assert len(warned) == 1 and "import rules were not checked: cnn/" in warned[0] and "torch" in warned[0]
 
 
-def _answer_all(root):
-    import nbformat
-
-    from autograder import answers
-
-    for path in answers.notebooks_in(root):
-        nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
-            if answers.ANSWER_TAG in cell.metadata.get("tags", []):
-                cell.source = "**Your answer:** written by the student."
-        nbformat.write(nb, path)
-
-
 def test_the_written_answers_are_exported_next_to_the_zip(tree, pdf_tools):
     root = tree(A2)
     use_reference(root, A2)
-    _answer_all(root)
+    for path in answers.notebooks_in(root):
+        fill_answers(path)
     proc = collect(root, "--exporter", "latex")
     assert proc.returncode == 0, proc.stderr
     assert os.path.getsize(os.path.join(root, "submission.zip")) and os.path.getsize(os.path.join(root,
